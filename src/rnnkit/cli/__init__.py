@@ -1,0 +1,1 @@
+"""Command-line surface: ``rnnkit train|resume|evaluate|predict|generate|recipes|main``."""

@@ -1,0 +1,1 @@
+"""rnnkit.export — see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""rnnkit.nn — see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""rnnkit.tasks — see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""rnnkit.train — see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""rnnkit.viz — see DESIGN.md."""
