@@ -1,0 +1,46 @@
+"""The fused path: torch's cuDNN (GPU) and oneDNN/native (CPU) multi-layer kernels.
+
+It calls the same ops ``torch.nn.LSTM/GRU/RNN`` call, with the same flat weight
+list, so it costs what they cost. Variable lengths go through a packed sequence
+(the kernels then stop each sequence at its own last step in both directions).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+_OPS = {"lstm": torch.lstm, "gru": torch.gru, "rnn_tanh": torch.rnn_tanh, "rnn_relu": torch.rnn_relu}
+
+
+def fused_op_name(cell: str, nonlinearity: str) -> str:
+    return f"rnn_{nonlinearity}" if cell == "rnn" else cell
+
+
+def _permute(hx, index: Tensor):
+    if isinstance(hx, tuple):
+        return tuple(h.index_select(1, index) for h in hx)
+    return hx.index_select(1, index)
+
+
+def run_fused(rec, x: Tensor, hx, lengths: Tensor | None):
+    """Run ``rec`` over ``x`` (B, T, D) with the fused kernels → ``(output, state)``."""
+    op = _OPS[fused_op_name(rec.cell, rec.nonlinearity)]
+    weights = rec.flat_weights()
+    kernel_hx = list(hx) if isinstance(hx, tuple) else hx
+    common = (rec.bias, rec.num_layers, rec.dropout, rec.training, rec.bidirectional)
+    if lengths is None:
+        result = op(x, kernel_hx, weights, *common, True)
+        output = result[0]
+    else:
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        sorted_hx = _permute(hx, packed.sorted_indices)
+        kernel_hx = list(sorted_hx) if isinstance(sorted_hx, tuple) else sorted_hx
+        result = op(packed.data, packed.batch_sizes, kernel_hx, weights, *common)
+        out_packed = PackedSequence(result[0], packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+        output, _ = pad_packed_sequence(out_packed, batch_first=True, total_length=x.shape[1])
+    state = (result[1], result[2]) if rec.cell == "lstm" else result[1]
+    if lengths is not None:
+        state = _permute(state, packed.unsorted_indices)
+    return output, state

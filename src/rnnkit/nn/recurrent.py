@@ -1,0 +1,210 @@
+"""``Recurrent``: a stack of RNN/LSTM/GRU layers over time, on the fused or unrolled path."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.errors import BackendError, ConfigError
+from rnnkit.nn.fused import run_fused
+from rnnkit.nn.trace import Trace
+from rnnkit.nn.unrolled import run_unrolled
+from rnnkit.nn.validation import check_input, check_lengths, check_state
+
+CellName = Literal["rnn", "lstm", "gru"]
+Backend = Literal["auto", "fused", "unrolled"]
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+class Recurrent(nn.Module):
+    r"""Multi-layer, optionally bidirectional RNN / LSTM / GRU over a batch of sequences.
+
+    Args:
+        cell: ``"rnn"`` (vanilla, see :mod:`rnnkit.nn.rnn_cell`), ``"lstm"`` or ``"gru"``.
+        input_size: D, features per step.
+        hidden_size: H, units per layer and direction.
+        num_layers: stacked layers; layer k+1 reads layer k's (concatenated) output.
+        bidirectional: add a reverse direction per layer; outputs are ``[forward, reverse]``.
+        dropout: dropout on each layer's output except the last (training only).
+        nonlinearity: ``"tanh"`` or ``"relu"``, vanilla RNN only.
+        bias: learn ``b_ih`` and ``b_hh``.
+        batch_first: ``x`` is (B, T, D) (default) rather than (T, B, D).
+        backend: ``"fused"`` uses torch's cuDNN/oneDNN kernels and raises
+            :class:`~rnnkit.errors.BackendError` for what they cannot run; ``"unrolled"``
+            runs the cells in a Python loop (every variant, per-step traces);
+            ``"auto"`` takes fused where it can. :attr:`path` tells which runs.
+        recurrent_dropout: variational dropout on the ``h`` that enters ``W_hh``, one
+            mask per sequence (Gal & Ghahramani 2016); the fused kernels cannot do it.
+
+    Parameters are named and laid out exactly as in ``torch.nn.RNN/LSTM/GRU``
+    (``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``, with
+    ``_reverse`` for the reverse direction), so their ``state_dict`` loads unchanged.
+
+    Shapes: ``x`` (B, T, D); ``lengths`` (B,) ints in [1, T]; ``state`` (L*dirs, B, H),
+    or ``(h, c)`` for LSTM. ``forward`` returns ``output`` (B, T, dirs*H), zero at
+    padded steps, and the final state taken at each sequence's own last step.
+    """
+
+    def __init__(
+        self,
+        cell: CellName,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = True,
+        backend: Backend = "auto",
+        recurrent_dropout: float = 0.0,
+    ):
+        super().__init__()
+        if cell not in GATES:
+            raise ConfigError(f"cell must be one of 'rnn', 'lstm', 'gru'; got {cell!r}")
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive int; got {value!r}")
+        if nonlinearity not in ("tanh", "relu"):
+            raise ConfigError(f"nonlinearity must be 'tanh' or 'relu'; got {nonlinearity!r}")
+        if cell != "rnn" and nonlinearity != "tanh":
+            raise ConfigError(f"nonlinearity applies to cell='rnn' only; got nonlinearity={nonlinearity!r} with cell={cell!r}")
+        for name, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not 0.0 <= float(value) < 1.0:
+                raise ConfigError(f"{name} must be in [0, 1); got {value!r}")
+        if backend not in ("auto", "fused", "unrolled"):
+            raise ConfigError(f"backend must be 'auto', 'fused' or 'unrolled'; got {backend!r}")
+        if backend == "fused" and recurrent_dropout > 0:
+            raise BackendError(
+                f"backend='fused' cannot run recurrent_dropout={recurrent_dropout}: the cuDNN/oneDNN kernels "
+                "have no per-step dropout on h; use backend='auto' or 'unrolled'"
+            )
+        self.cell, self.input_size, self.hidden_size, self.num_layers = cell, input_size, hidden_size, num_layers
+        self.bidirectional, self.dropout, self.nonlinearity, self.bias = bool(bidirectional), float(dropout), nonlinearity, bias
+        self.batch_first, self.backend, self.recurrent_dropout = batch_first, backend, float(recurrent_dropout)
+        self.num_directions = 2 if bidirectional else 1
+        self.output_size = self.num_directions * hidden_size
+
+        rows = GATES[cell] * hidden_size
+        self._flat_weight_names: list[str] = []
+        for layer in range(num_layers):
+            layer_in = input_size if layer == 0 else self.output_size
+            for d in range(self.num_directions):
+                suffix = f"_l{layer}" + ("_reverse" if d else "")
+                shapes = [("weight_ih", (rows, layer_in)), ("weight_hh", (rows, hidden_size))]
+                if bias:
+                    shapes += [("bias_ih", (rows,)), ("bias_hh", (rows,))]
+                for base, shape in shapes:
+                    self.register_parameter(base + suffix, nn.Parameter(torch.empty(shape)))
+                    self._flat_weight_names.append(base + suffix)
+        self.reset_parameters()
+
+    # ----------------------------------------------------------------- parameters
+    def reset_parameters(self) -> None:
+        """U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias, as torch.nn does."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def flat_weights(self) -> list[Tensor]:
+        """Parameters in the order the fused kernels expect: per layer, per direction, w_ih, w_hh, b_ih, b_hh."""
+        return [getattr(self, name) for name in self._flat_weight_names]
+
+    def layer_weights(self, layer: int, direction: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        w_ih, w_hh = getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix)
+        if not self.bias:
+            return w_ih, w_hh, None, None
+        return w_ih, w_hh, getattr(self, "bias_ih" + suffix), getattr(self, "bias_hh" + suffix)
+
+    def _apply(self, fn, recurse=True):
+        ret = super()._apply(fn, recurse)
+        self.flatten_parameters()
+        return ret
+
+    def flatten_parameters(self) -> None:
+        """On CUDA with cuDNN, put the weights in one contiguous buffer as ``torch.nn.RNNBase``
+        does, so cuDNN need not copy them each call. A no-op on CPU."""
+        weights = self.flat_weights()
+        first = weights[0]
+        if not first.is_cuda or not all(
+            w.is_cuda and w.dtype == first.dtype and torch.backends.cudnn.is_acceptable(w) for w in weights
+        ):
+            return
+        if len({w.data_ptr() for w in weights}) != len(weights):
+            return
+        import torch.backends.cudnn.rnn as cudnn_rnn
+
+        mode = "RNN_TANH" if self.cell == "rnn" and self.nonlinearity == "tanh" else (
+            "RNN_RELU" if self.cell == "rnn" else self.cell.upper()
+        )
+        with torch.cuda.device_of(first), torch.no_grad():
+            if torch._use_cudnn_rnn_flatten_weight():
+                torch._cudnn_rnn_flatten_weight(
+                    weights, 4 if self.bias else 2, self.input_size, cudnn_rnn.get_cudnn_mode(mode),
+                    self.hidden_size, 0, self.num_layers, self.batch_first, self.bidirectional,
+                )
+
+    # ----------------------------------------------------------------- running
+    @property
+    def path(self) -> str:
+        """``"fused"`` or ``"unrolled"``: the path :meth:`forward` takes now (it can depend on train/eval mode)."""
+        if self.backend == "unrolled":
+            return "unrolled"
+        if self.training and self.recurrent_dropout > 0:
+            return "unrolled"  # only reachable with backend="auto"; "fused" refused this at construction
+        return "fused"
+
+    def _prepare(self, x: Tensor, state, lengths):
+        weight = self.flat_weights()[0]
+        check_input(x if self.batch_first or not isinstance(x, Tensor) or x.dim() != 3 else x.transpose(0, 1),
+                    self.input_size, weight.dtype)
+        if not self.batch_first:
+            x = x.transpose(0, 1)
+        B, T = x.shape[0], x.shape[1]
+        if lengths is not None:
+            lengths = check_lengths(lengths, B, T, x.device)
+        expected = (self.num_layers * self.num_directions, B, self.hidden_size)
+        if state is None:
+            h0 = x.new_zeros(expected)
+            state = (h0, h0.clone()) if self.cell == "lstm" else h0
+        else:
+            check_state(state, expected, self.cell == "lstm", x)
+            state = tuple(state) if self.cell == "lstm" else state
+        return x, state, lengths
+
+    def forward(self, x: Tensor, state=None, lengths=None):
+        """Run the stack over ``x``. Returns ``(output, state)``; see the class docstring for shapes."""
+        x, state, lengths = self._prepare(x, state, lengths)
+        if self.path == "fused":
+            output, final = run_fused(self, x, state, lengths)
+        else:
+            output, final = run_unrolled(self, x, state, lengths)
+        if not self.batch_first:
+            output = output.transpose(0, 1)
+        return output, final
+
+    def trace(self, x: Tensor, state=None, lengths=None) -> Trace:
+        """Run on the unrolled path and record every step's state (and, after
+        ``backward()``, gradient dL/dh_t). Same arguments and results as :meth:`forward`."""
+        x, state, lengths = self._prepare(x, state, lengths)
+        trace = run_unrolled(self, x, state, lengths, record=True)
+        if not self.batch_first:
+            trace.output = trace.output.transpose(0, 1)
+        return trace
+
+    def extra_repr(self) -> str:
+        parts = [f"{self.cell!r}", f"{self.input_size}", f"{self.hidden_size}", f"num_layers={self.num_layers}"]
+        if self.bidirectional:
+            parts.append("bidirectional=True")
+        if self.dropout:
+            parts.append(f"dropout={self.dropout}")
+        if self.recurrent_dropout:
+            parts.append(f"recurrent_dropout={self.recurrent_dropout}")
+        if self.cell == "rnn":
+            parts.append(f"nonlinearity={self.nonlinearity!r}")
+        parts.append(f"backend={self.backend!r}")
+        return ", ".join(parts)
