@@ -55,7 +55,9 @@ def _run_direction(
                 new_state = tuple(torch.where(m, new, old) for new, old in zip(new_state, state))
             else:
                 new_state = torch.where(m, new_state, state)
-            h_t = h_t * m
+            # output from the carried state (equal to h_t * m) so that a recorded step
+            # receives both its gradients: through the output and through the next step
+            h_t = (new_state[0] if isinstance(new_state, tuple) else new_state) * m
         state = new_state
         if record is not None:
             h_carried = state[0] if isinstance(state, tuple) else state
