@@ -1,0 +1,212 @@
+"""CSV time series for regression and forecasting (e.g. ETTh1).
+
+A header row names the columns; a time column (default: ``date``/``time``/
+``timestamp``/``datetime`` if present) is kept as strings, every other used
+column must be numeric and finite — a NaN or inf names line and column.
+Splits are chronological (sizes or fractions), and scalers are fitted on the
+training rows only (:meth:`SeriesData.scale`).
+
+ETTh1's standard split (Informer and successors): 12 months train (8640 rows),
+4 months val (2880), 4 months test (2880); the remaining rows are unused.
+Validation and test windows may start ``input_len`` rows before their split
+(``overlap=True``, as those papers do), so their first target is the split's
+first row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.data._files import PathLike, find_in_folder, read_text
+from rnnkit.data.scalers import MinMaxScaler, StandardScaler
+from rnnkit.data.sources.resolve import resolve
+from rnnkit.data.windows import make_windows, split_sizes
+from rnnkit.errors import ConfigError, DataError
+
+__all__ = ["SeriesData", "WindowSplits", "read_csv_series", "load_csv_series", "load_etth1", "ETTH1_SIZES"]
+
+ETTH1_SIZES = (8640, 2880, 2880)
+_TIME_NAMES = ("date", "time", "timestamp", "datetime")
+
+
+@dataclass
+class WindowSplits:
+    """Windows per split: ``x`` (W, input_len, D) and ``y`` (W, horizon, Dt) per split name."""
+
+    train: tuple[np.ndarray, np.ndarray]
+    val: tuple[np.ndarray, np.ndarray] | None
+    test: tuple[np.ndarray, np.ndarray] | None
+
+
+@dataclass
+class SeriesData:
+    """A multivariate series with its chronological split.
+
+    ``values`` (N, F) float32 holds the used columns ``columns``; rows
+    ``[0, bounds[0])`` are train, ``[bounds[0], bounds[1])`` val,
+    ``[bounds[1], bounds[2])`` test. ``feature_columns``/``target_columns``
+    are names among ``columns``; ``time`` holds the time column (or None).
+    """
+
+    values: np.ndarray
+    columns: list[str]
+    feature_columns: list[str]
+    target_columns: list[str]
+    bounds: tuple[int, int, int]
+    time: list[str] | None = None
+    path: Path | None = None
+
+    @property
+    def train(self) -> np.ndarray:
+        return self.values[: self.bounds[0]]
+
+    @property
+    def val(self) -> np.ndarray:
+        return self.values[self.bounds[0] : self.bounds[1]]
+
+    @property
+    def test(self) -> np.ndarray:
+        return self.values[self.bounds[1] : self.bounds[2]]
+
+    def scale(self, kind: str = "standard") -> tuple[SeriesData, StandardScaler | MinMaxScaler]:
+        """A copy scaled by a scaler fitted on the training rows only, and that scaler."""
+        if kind == "standard":
+            scaler: StandardScaler | MinMaxScaler = StandardScaler()
+        elif kind == "minmax":
+            scaler = MinMaxScaler()
+        else:
+            raise ConfigError(f"scaler kind must be 'standard' or 'minmax'; got {kind!r}")
+        scaler.fit(self.train)
+        return replace(self, values=scaler.transform(self.values).astype(np.float32)), scaler
+
+    def windows(self, input_len: int, horizon: int = 1, stride: int = 1, *, overlap: bool = True) -> WindowSplits:
+        """Sliding windows per split; features → X, targets → Y (see ``make_windows``)."""
+        fc = [self.columns.index(c) for c in self.feature_columns]
+        tc = [self.columns.index(c) for c in self.target_columns]
+        starts = (0, self.bounds[0], self.bounds[1])
+        ends = self.bounds
+
+        def part(i: int) -> tuple[np.ndarray, np.ndarray] | None:
+            lo = max(0, starts[i] - input_len) if (overlap and i > 0) else starts[i]
+            if ends[i] - starts[i] == 0:
+                return None
+            return make_windows(self.values[lo : ends[i]], input_len, horizon, stride, feature_cols=fc, target_cols=tc)
+
+        train = part(0)
+        assert train is not None
+        return WindowSplits(train, part(1), part(2))
+
+
+def read_csv_series(
+    path: PathLike, *, columns: list[str] | None = None, time_column: str | None = "auto"
+) -> tuple[np.ndarray, list[str], list[str] | None]:
+    """Numeric columns (N, F) float64, their names, and the time column of a CSV file.
+
+    ``columns=None`` uses every column except the time column.
+    """
+    p = Path(path)
+    text = read_text(p)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise DataError(f"{p}: no header row") from None
+    except csv.Error as e:
+        raise DataError(f"{p}: line 1: malformed CSV ({e})") from None
+    if time_column == "auto":
+        time_column = next((h for h in header if h.lower() in _TIME_NAMES), None)
+    elif time_column is not None and time_column not in header:
+        raise DataError(f"{p}: line 1: unknown column {time_column!r}; the header has {header}")
+    use = columns if columns is not None else [h for h in header if h != time_column]
+    for c in use:
+        if c not in header:
+            raise DataError(f"{p}: line 1: unknown column {c!r}; the header has {header}")
+    if not use:
+        raise DataError(f"{p}: no numeric columns to read")
+    pos = [header.index(c) for c in use]
+    tpos = header.index(time_column) if time_column else None
+    cells: list[list[str]] = []
+    times: list[str] = []
+    lines: list[int] = []
+    start = 2
+    try:
+        for row in reader:
+            if not row:
+                start = reader.line_num + 1
+                continue
+            if len(row) != len(header):
+                raise DataError(f"{p}: line {start}: expected {len(header)} fields like the header; got {len(row)}")
+            cells.append([row[i] for i in pos])
+            if tpos is not None:
+                times.append(row[tpos])
+            lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as e:
+        raise DataError(f"{p}: line {reader.line_num}: malformed CSV ({e})") from None
+    if not cells:
+        raise DataError(f"{p}: has a header but no data rows")
+    try:
+        values = np.array(cells, dtype=np.float64)
+    except ValueError:
+        for r, line in zip(cells, lines):
+            for c, v in zip(use, r):
+                try:
+                    float(v)
+                except ValueError:
+                    raise DataError(f"{p}: line {line}: column {c!r}: not a number: {v!r}") from None
+        raise
+    bad = ~np.isfinite(values)
+    if bad.any():
+        r, c = (int(v) for v in np.argwhere(bad)[0])
+        raise DataError(f"{p}: line {lines[r]}: column {use[c]!r}: value is not finite ({cells[r][c].strip()})")
+    return values, use, (times if tpos is not None else None)
+
+
+def load_csv_series(
+    path: PathLike,
+    *,
+    target_columns: list[str],
+    feature_columns: list[str] | None = None,
+    time_column: str | None = "auto",
+    sizes: tuple[int, int, int] | None = None,
+    fractions: tuple[float, float, float] = (0.7, 0.1, 0.2),
+) -> SeriesData:
+    """A CSV series split chronologically by row ``sizes`` or by ``fractions``.
+
+    ``feature_columns=None`` uses every non-time column (targets included, so the
+    model sees the target's past, as in multivariate forecasting).
+    """
+    if not target_columns:
+        raise ConfigError("target_columns must name at least one column")
+    wanted = None
+    if feature_columns is not None:
+        wanted = list(dict.fromkeys([*feature_columns, *target_columns]))
+    values, names, time = read_csv_series(path, columns=wanted, time_column=time_column)
+    for c in target_columns:
+        if c not in names:
+            raise DataError(f"{path}: line 1: unknown target column {c!r}; columns are {names}")
+    n = len(values)
+    if sizes is None:
+        sizes = tuple(split_sizes(n, fractions))  # type: ignore[assignment]
+    if sum(sizes) > n:
+        raise DataError(f"{path}: split sizes {list(sizes)} need {sum(sizes)} rows; the file has {n}")
+    if sizes[0] < 1:
+        raise DataError(f"{path}: the training split is empty (sizes {list(sizes)})")
+    bounds = tuple(int(b) for b in np.cumsum(sizes))
+    return SeriesData(
+        values.astype(np.float32), names, list(feature_columns) if feature_columns is not None else list(names),
+        list(target_columns), bounds, time, Path(path),  # type: ignore[arg-type]
+    )
+
+
+def load_etth1(path: PathLike | None = None, *, target: str = "OT", download: bool = True) -> SeriesData:
+    """ETTh1 with its standard 8640/2880/2880 split; all 7 columns are features, ``OT`` the target."""
+    p = resolve("ett", path, download=download)
+    if p.is_dir():
+        p = find_in_folder(p, ("ETTh1.csv",))
+    return load_csv_series(p, target_columns=[target], sizes=ETTH1_SIZES)
