@@ -1,0 +1,1 @@
+"""rnnkit.models — see DESIGN.md."""

@@ -1,0 +1,78 @@
+"""The base of every model config: a dataclass that validates itself and round-trips
+through plain dicts (for JSON/TOML run directories).
+
+Each model module defines its own ``<Model>Config(ModelConfig)``; every field has a
+default, Optional fields default to None (TOML has no null, so None is dropped by
+:meth:`ModelConfig.to_dict` and restored from the default by :meth:`from_dict`).
+Validation runs in ``__post_init__`` and raises :class:`~rnnkit.errors.ConfigError`
+naming ``<Config>.<field>``, what was expected and what was received.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from rnnkit import config as _config
+from rnnkit.errors import ConfigError
+
+__all__ = ["ModelConfig", "CELLS"]
+
+C = TypeVar("C", bound="ModelConfig")
+
+CELLS = ("rnn", "lstm", "gru")
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """Base class; subclasses add fields and extend :meth:`validate`."""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Check the fields; subclasses call ``super().validate()`` first."""
+
+    # ------------------------------------------------------------------ round trip
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, TOML-friendly dict (tuples become lists, None fields are left out)."""
+        return _config.to_dict(self)
+
+    @classmethod
+    def from_dict(cls: type[C], data: Mapping[str, Any]) -> C:
+        """Inverse of :meth:`to_dict`; unknown keys and wrong types raise ConfigError."""
+        return _config.from_dict(cls, data)
+
+    def replace(self: C, **changes: Any) -> C:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ checks
+    def _name(self, field: str) -> str:
+        return f"{type(self).__name__}.{field}"
+
+    def _positive(self, field: str, *, optional: bool = False) -> None:
+        value = getattr(self, field)
+        if optional and value is None:
+            return
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            extra = " (or None)" if optional else ""
+            raise ConfigError(f"{self._name(field)} must be a positive integer{extra}; got {value!r}")
+
+    def _fraction(self, field: str, *, high_inclusive: bool = False) -> None:
+        value = getattr(self, field)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (
+            0.0 <= value <= 1.0 if high_inclusive else 0.0 <= value < 1.0
+        )
+        if not ok:
+            interval = "[0, 1]" if high_inclusive else "[0, 1)"
+            raise ConfigError(f"{self._name(field)} must be in {interval}; got {value!r}")
+
+    def _choice(self, field: str, choices: Iterable[str]) -> None:
+        value = getattr(self, field)
+        choices = tuple(choices)
+        if value not in choices:
+            raise ConfigError(
+                f"{self._name(field)} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}"
+            )

@@ -1,0 +1,150 @@
+"""The recurrent encoder the sequence models share: token embedding *or* dense
+features, then a :class:`~rnnkit.nn.recurrent.Recurrent` stack.
+
+:class:`EncoderFields` are the config fields that describe it; model configs
+inherit them so a classifier, a regressor and a tagger spell them the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.errors import ConfigError
+from rnnkit.models._checks import check_features, check_ids, full_lengths
+from rnnkit.models.config import CELLS, ModelConfig
+from rnnkit.nn.recurrent import Recurrent
+
+__all__ = ["EncoderFields", "SequenceEncoder", "as_chunk"]
+
+BACKENDS = ("auto", "fused", "unrolled")
+
+
+@dataclasses.dataclass
+class EncoderFields(ModelConfig):
+    """Input and encoder fields.
+
+    Exactly one of ``vocab_size`` (inputs are token ids (B, T), embedded to
+    ``embedding_dim``) and ``input_size`` (inputs are features (B, T, D)) is set.
+    ``dropout`` applies to the encoder's input, between stacked layers and before the head.
+    """
+
+    vocab_size: int | None = None
+    input_size: int | None = None
+    embedding_dim: int = 32
+    cell: Literal["rnn", "lstm", "gru"] = "lstm"
+    hidden_size: int = 64
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    backend: Literal["auto", "fused", "unrolled"] = "auto"
+
+    def validate(self) -> None:
+        super().validate()
+        if (self.vocab_size is None) == (self.input_size is None):
+            raise ConfigError(
+                f"{type(self).__name__} needs exactly one of vocab_size (token ids) and input_size "
+                f"(dense features); got vocab_size={self.vocab_size!r}, input_size={self.input_size!r}"
+            )
+        self._positive("vocab_size", optional=True)
+        self._positive("input_size", optional=True)
+        for name in ("embedding_dim", "hidden_size", "num_layers"):
+            self._positive(name)
+        self._choice("cell", CELLS)
+        self._choice("backend", BACKENDS)
+        self._fraction("dropout")
+
+
+def as_chunk(inputs: Tensor, token_ids: bool) -> tuple[Tensor, bool]:
+    """A single step — ids (B,) or features (B, D) — as a one-step chunk; returns (chunk, was_single)."""
+    single = inputs.dim() == (1 if token_ids else 2)
+    return (inputs.unsqueeze(1) if single else inputs), single
+
+
+class SequenceEncoder(nn.Module):
+    """``forward(inputs, lengths=None, state=None) -> (outputs (B, T, dirs*H), state, lengths (B,))``.
+
+    ``inputs`` are ids (B, T) when ``vocab_size`` is set, else features (B, T, D).
+    The returned lengths are the checked ones (all T when None was given).
+    """
+
+    def __init__(
+        self,
+        *,
+        vocab_size: int | None,
+        input_size: int | None,
+        embedding_dim: int,
+        cell: str,
+        hidden_size: int,
+        num_layers: int,
+        bidirectional: bool,
+        dropout: float,
+        backend: str = "auto",
+        extra_input_size: int = 0,
+    ) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.input_size = input_size
+        self.embedding = nn.Embedding(vocab_size, embedding_dim) if vocab_size is not None else None
+        step_size = (embedding_dim if vocab_size is not None else input_size) + extra_input_size
+        self.input_dropout = nn.Dropout(dropout)
+        self.rnn = Recurrent(
+            cell,
+            step_size,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout if num_layers > 1 else 0.0,
+            backend=backend,
+        )
+
+    @classmethod
+    def from_fields(cls, cfg: EncoderFields, extra_input_size: int = 0) -> SequenceEncoder:
+        return cls(
+            vocab_size=cfg.vocab_size,
+            input_size=cfg.input_size,
+            embedding_dim=cfg.embedding_dim,
+            cell=cfg.cell,
+            hidden_size=cfg.hidden_size,
+            num_layers=cfg.num_layers,
+            bidirectional=cfg.bidirectional,
+            dropout=cfg.dropout,
+            backend=cfg.backend,
+            extra_input_size=extra_input_size,
+        )
+
+    @property
+    def output_size(self) -> int:
+        return self.rnn.output_size
+
+    @property
+    def token_ids(self) -> bool:
+        return self.embedding is not None
+
+    def check(self, inputs: Tensor, name: str = "inputs") -> None:
+        """Validate ``inputs`` (B, T) ids or (B, T, D) features."""
+        if self.embedding is not None:
+            check_ids(inputs, self.vocab_size, name)
+        else:
+            check_features(inputs, self.input_size, name)
+
+    def embed(self, inputs: Tensor) -> Tensor:
+        """(B, T) ids -> (B, T, E) or (B, T, D) features unchanged, then input dropout."""
+        x = self.embedding(inputs) if self.embedding is not None else inputs
+        return self.input_dropout(x)
+
+    def forward(
+        self, inputs: Tensor, lengths: Tensor | None = None, state: Any = None, extra: Tensor | None = None
+    ) -> tuple[Tensor, Any, Tensor]:
+        self.check(inputs)
+        B, T = inputs.shape[0], inputs.shape[1]
+        lengths = full_lengths(lengths, B, T, inputs.device)
+        x = self.embed(inputs)
+        if extra is not None:  # per-step features appended to the input (e.g. character features)
+            x = torch.cat([x, extra], dim=-1)
+        outputs, state = self.rnn(x, state, lengths)
+        return outputs, state, lengths
+
