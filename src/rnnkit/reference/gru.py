@@ -36,7 +36,8 @@ __all__ = ["gru_forward", "gru_backward"]
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-a))
+    # = 1 / (1 + exp(-a)), written with tanh so that a large |a| cannot overflow exp.
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
 
 
 def gru_forward(

@@ -14,7 +14,8 @@ Shapes (B batch, T time, D input features, H hidden):
 Variable lengths come in as ``mask`` (B, T): 1 at a real step, 0 at padding. A padded
 step carries both h and c unchanged and outputs 0 (c~, h~ are the values the step computes)::
 
-    c_t = m_t * c~_t + (1 - m_t) * c_{t-1}    h_t = m_t * h~_t + (1 - m_t) * h_{t-1}    y_t = m_t * h~_t
+    c_t = m_t * c~_t + (1 - m_t) * c_{t-1}
+    h_t = m_t * h~_t + (1 - m_t) * h_{t-1}      y_t = m_t * h~_t
 
 Internal module: inputs are trusted (``rnnkit.reference.forward`` validates them).
 """
@@ -29,7 +30,8 @@ __all__ = ["lstm_forward", "lstm_backward"]
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-a))
+    # = 1 / (1 + exp(-a)), written with tanh so that a large |a| cannot overflow exp.
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
 
 
 def lstm_forward(

@@ -78,12 +78,13 @@ def rnn_backward(
 
     The recurrence, walking t = T-1 ... 0 with ``dh_next`` = dL/dh_t arriving from step t+1::
 
-        dh      = m_t * dy_t + dh_next              total gradient of h_t (output + future)
-        dh_raw  = m_t * dh * act'(a_t)              back through act: tanh' = 1 - h~^2, relu' = [h~ > 0]
-        dh_next = dh_raw W_hh + (1 - m_t) * dh      into h_{t-1}: via W_hh, and via the carry at padding
+        dh      = m_t * dy_t + dh_next          total gradient of h_t (output + future)
+        dh_raw  = m_t * dh * act'(a_t)          through act: tanh' = 1 - h~^2, relu' = [h~ > 0]
+        dh_next = dh_raw W_hh + (1 - m_t) * dh  into h_{t-1}: via W_hh, and the carry at padding
 
     and the weight gradients sum dh_raw against what it multiplied:
-    dW_ih = sum_t dh_raw^T x_t, dW_hh = sum_t dh_raw^T h_{t-1}, db = sum_t dh_raw, dx_t = dh_raw W_ih.
+    dW_ih = sum_t dh_raw^T x_t,  dW_hh = sum_t dh_raw^T h_{t-1},  db = sum_t dh_raw,
+    dx_t = dh_raw W_ih.
     """
     x, hs, h_cand, m = cache["x"], cache["hs"], cache["h_cand"], cache["m"]
     weight_ih, weight_hh = cache["weight_ih"], cache["weight_hh"]

@@ -10,7 +10,8 @@ take the padding as a mask (state carried, output 0). The reverse direction must
 sequence's *own* steps backwards, starting at step lengths[b]-1, not at T-1; so we reorder
 time per sequence with ``_reverse_within_lengths`` — the valid prefix reversed, the padding
 left in place — run the ordinary forward loop on that, and reorder the outputs back. The
-reordering is its own inverse, and its gradient is the same reordering.
+reordering is its own inverse, and its gradient is the same reordering. The padding of x is
+replaced by zeros first, so its content (even NaN) cannot leak into any result.
 
 Shapes: x (B, T, D), h0/c0 and h_n/c_n (num_layers*num_directions, B, H) with index
 ``layer*num_directions + direction``, output (B, T, num_directions*H).
@@ -138,6 +139,8 @@ def forward(
     B, T, _ = x.shape
 
     mask = (np.arange(T)[None, :] < lengths[:, None]).astype(np.float64)  # (B, T)
+    # Whatever the padding holds (garbage, NaN) must not reach a number: 0 * NaN is NaN.
+    x = np.where(mask[:, :, None] > 0, x, 0.0)
     reverse_index = _reverse_within_lengths(lengths, T)
     cache = ForwardCache(cell, num_layers, dirs, H, bias, B, T, reverse_index)
     h_n = np.empty((num_layers * dirs, B, H))

@@ -92,7 +92,10 @@ def check_params(
     D = w_ih.shape[1]
     dirs = 2 if bidirectional else 1
     for layer in range(num_layers):
-        in_size, why_in = (D, "input_size") if layer == 0 else (dirs * H, f"{dirs}*H")
+        if layer == 0:
+            in_size, why_in = D, "input_size"
+        else:
+            in_size, why_in = dirs * H, ("2*H" if dirs == 2 else "H")
         for direction in range(dirs):
             sfx = layer_suffix(layer, direction)
             want = {
@@ -165,6 +168,8 @@ def check_forward_inputs(
         bad = np.flatnonzero((lens < 1) | (lens > T))
         if bad.size:
             b = int(bad[0])
-            raise ShapeError(f"lengths must be in [1, T] = [1, {T}]; got lengths[{b}] = {int(lens[b])}")
+            raise ShapeError(
+                f"lengths must be in [1, T] = [1, {T}]; got lengths[{b}] = {int(lens[b])}"
+            )
         lens = lens.astype(np.int64)
     return x, states[0], states[1], lens
