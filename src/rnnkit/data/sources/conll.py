@@ -92,6 +92,8 @@ def read_conll(
     cur_tok: list[str] = []
     cur_tag: list[str] = []
     start = 0
+    width: int | None = None  # every token line of a CoNLL file has the same number of columns
+    first_line = 0
     for n, line in enumerate(text.split("\n"), 1):
         line = line.rstrip("\r")
         if not line.strip():
@@ -111,10 +113,16 @@ def read_conll(
             fields = line.split()
             if fields[0] == "-DOCSTART-":
                 continue
-            if len(fields) < need:
-                raise DataError(
-                    f"{p}: line {n}: expected at least {need} columns (token {tok_c}, tag {tag_c}); got {len(fields)}"
-                )
+            if width is None:
+                width = len(fields)
+                if width < need:
+                    raise DataError(
+                        f"{p}: line {n}: expected at least {need} columns (token {tok_c}, tag {tag_c}); got {width}"
+                    )
+            if len(fields) != width:
+                raise DataError(f"{p}: line {n}: expected {width} columns like line {first_line}; got {len(fields)}")
+        if not first_line:
+            first_line = n
         if not cur_tok:
             start = n
         cur_tok.append(fields[tok_c])
