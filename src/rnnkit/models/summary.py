@@ -63,9 +63,14 @@ def summarize(model: nn.Module, args: tuple, kwargs: dict | None = None) -> str:
             h.remove()
 
     table = [("Layer (type)", "Output shape", "Param #")]
+    seen: set[int] = set()  # a tied parameter is counted once, where it first appears
     for name, module in rows:
-        count = sum(p.numel() for p in module.parameters(recurse=False))
-        table.append((f"{name} ({type(module).__name__})", shapes.get(name, "-"), f"{count:,}"))
+        own = [p for p in module.parameters(recurse=False)]
+        count = sum(p.numel() for p in own if id(p) not in seen)
+        shared = any(id(p) in seen for p in own)
+        seen.update(id(p) for p in own)
+        label = f"{count:,}" + (" (+tied)" if shared else "")
+        table.append((f"{name} ({type(module).__name__})", shapes.get(name, "-"), label))
     widths = [max(len(r[i]) for r in table) for i in range(3)]
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,170 @@
+"""Language models: :class:`LanguageModel` (char or word level) and the shared
+machinery of every model that writes tokens one after another.
+
+``forward(ids (B, T), state=None, lengths=None) -> (logits (B, T, V), state)`` is
+stateful: the state it returns, fed back with the next chunk, continues the text
+exactly (truncated BPTT detaches it between chunks — that is the trainer's job).
+:meth:`LanguageModel.generate` primes on a prompt and samples with temperature,
+top-k and top-p from a seeded generator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.errors import ConfigError, ShapeError
+from rnnkit.models._checks import check_ids, full_lengths
+from rnnkit.models.base import Model
+from rnnkit.models.config import CELLS, ModelConfig
+from rnnkit.models.decoding import check_sampling, generate_tokens, make_generator
+from rnnkit.nn.recurrent import Recurrent
+
+__all__ = ["LanguageModelConfig", "LanguageModel", "TokenGenerator"]
+
+
+@dataclasses.dataclass
+class LanguageModelConfig(ModelConfig):
+    """``vocab_size`` (V, required), embedding, recurrent stack and ``tie_weights``
+    (share the embedding matrix with the output layer; needs hidden_size == embedding_dim).
+    ``dropout`` applies to the embeddings, between layers and before the output layer."""
+
+    vocab_size: int | None = None
+    embedding_dim: int = 32
+    cell: Literal["rnn", "lstm", "gru"] = "lstm"
+    hidden_size: int = 64
+    num_layers: int = 1
+    dropout: float = 0.0
+    tie_weights: bool = False
+    backend: Literal["auto", "fused", "unrolled"] = "auto"
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("vocab_size", "embedding_dim", "hidden_size", "num_layers"):
+            self._positive(name)
+        self._choice("cell", CELLS)
+        self._choice("backend", ("auto", "fused", "unrolled"))
+        self._fraction("dropout")
+        if self.tie_weights and self.hidden_size != self.embedding_dim:
+            raise ConfigError(
+                f"{self._name('tie_weights')}=True needs hidden_size == embedding_dim (the output layer "
+                f"reuses the embedding matrix); got hidden_size={self.hidden_size}, "
+                f"embedding_dim={self.embedding_dim}"
+            )
+
+
+class TokenGenerator(Model):
+    """Embedding → Recurrent → dropout → output layer (optionally tied), plus sampling.
+
+    Subclasses decide what joins the token embedding at each step
+    (:meth:`_step_extra`) and where the initial state comes from.
+    """
+
+    config_class = LanguageModelConfig
+
+    def _build(self, cfg: LanguageModelConfig, extra_input_size: int = 0) -> None:
+        self.embedding = nn.Embedding(cfg.vocab_size, cfg.embedding_dim)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.rnn = Recurrent(
+            cfg.cell,
+            cfg.embedding_dim + extra_input_size,
+            cfg.hidden_size,
+            num_layers=cfg.num_layers,
+            dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
+            backend=cfg.backend,
+        )
+        self.output = nn.Linear(cfg.hidden_size, cfg.vocab_size)
+        if cfg.tie_weights:
+            self.output.weight = self.embedding.weight  # (V, E) serves both directions
+
+    def _run(self, ids: Tensor, state: Any, lengths: Tensor | None, extra: Tensor | None) -> tuple[Tensor, Any]:
+        x = self.dropout(self.embedding(ids))  # (B, T, E)
+        if extra is not None:  # (B, C) repeated over time
+            x = torch.cat([x, extra.unsqueeze(1).expand(-1, x.shape[1], -1)], dim=-1)
+        outputs, state = self.rnn(x, state, lengths)  # (B, T, H)
+        return self.output(self.dropout(outputs)), state
+
+    def _check_prime(self, prime_ids: Tensor, prime_lengths: Tensor | None) -> tuple[Tensor, Tensor]:
+        if isinstance(prime_ids, Tensor) and prime_ids.dim() == 1:
+            prime_ids = prime_ids.unsqueeze(0)
+        check_ids(prime_ids, self._config.vocab_size, "prime_ids")
+        B, P = prime_ids.shape
+        return prime_ids, full_lengths(prime_lengths, B, P, prime_ids.device)
+
+    @torch.no_grad()
+    def _generate(
+        self,
+        prime_ids: Tensor,
+        prime_lengths: Tensor,
+        length: int,
+        temperature: float,
+        top_k: int | None,
+        top_p: float | None,
+        seed: int | None,
+        state: Any,
+        extra: Tensor | None,
+    ) -> Tensor:
+        check_sampling(temperature, top_k, top_p)
+        if not isinstance(length, int) or length < 1:
+            raise ConfigError(f"length must be a positive integer (tokens to generate); got {length!r}")
+        was_training = self.training
+        self.eval()  # no dropout while writing
+        try:
+            logits, state = self._run(prime_ids, state, prime_lengths, extra)
+            last = logits.gather(1, (prime_lengths - 1).view(-1, 1, 1).expand(-1, 1, logits.shape[-1])).squeeze(1)
+
+            def step(tok: Tensor, st: Any) -> tuple[Tensor, Any]:
+                out, st = self._run(tok.unsqueeze(1), st, None, extra)
+                return out.squeeze(1), st
+
+            gen = make_generator(seed, prime_ids.device)
+            return generate_tokens(step, last, state, length, temperature, top_k, top_p, gen)
+        finally:
+            self.train(was_training)
+
+
+class LanguageModel(TokenGenerator):
+    """``forward(ids (B, T), state=None, lengths=None) -> (logits (B, T, V), state)``."""
+
+    config_class = LanguageModelConfig
+
+    def __init__(self, config: LanguageModelConfig | None = None, **fields: Any) -> None:
+        super().__init__(config, **fields)
+        self._build(self._config)
+
+    def forward(self, ids: Tensor, state: Any = None, lengths: Tensor | None = None) -> tuple[Tensor, Any]:
+        check_ids(ids, self._config.vocab_size)
+        return self._run(ids, state, lengths, None)
+
+    def stream(self, ids: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """One step (ids (B,) -> logits (B, V)) or a chunk ((B, Tc) -> (B, Tc, V)) with the carried state."""
+        if isinstance(ids, Tensor) and ids.dim() == 1:
+            logits, state = self(ids.unsqueeze(1), state)
+            return logits.squeeze(1), state
+        return self(ids, state)
+
+    def generate(
+        self,
+        prime_ids: Tensor,
+        length: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        prime_lengths: Tensor | None = None,
+        state: Any = None,
+    ) -> Tensor:
+        """Continue each prompt by ``length`` sampled tokens.
+
+        ``prime_ids``: (P,) or (B, P), at least one token (e.g. a start or newline symbol);
+        ``prime_lengths`` (B,) for prompts of different lengths (padded on the right).
+        ``temperature=0`` is argmax (greedy). Returns only the new tokens, (B, length).
+        """
+        prime_ids, prime_lengths = self._check_prime(prime_ids, prime_lengths)
+        return self._generate(prime_ids, prime_lengths, length, temperature, top_k, top_p, seed, state, None)
+
+    def example_inputs(self, batch_size: int = 2, steps: int = 6) -> tuple[tuple, dict]:
+        return (torch.randint(0, self._config.vocab_size, (batch_size, steps)),), {}
