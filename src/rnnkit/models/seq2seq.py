@@ -1,0 +1,360 @@
+"""Encoder–decoder: :class:`Seq2Seq` with attention, input feeding, teacher forcing,
+greedy decoding and batched beam search.
+
+Per decoder step t (Luong et al. 2015; the scoring function may be Bahdanau's additive one)::
+
+    x_t      = [emb(y_{t-1}); ã_{t-1}]             (input feeding; ã_0 = 0)   else emb(y_{t-1})
+    h_t, s_t = decoder(x_t, s_{t-1})
+    c_t, α_t = attention(h_t, encoder outputs, source lengths)
+    ã_t      = tanh(W_c [h_t; c_t])                  (ã_t = h_t without attention)
+    logits_t = W_o ã_t
+
+The decoder starts from the encoder's final state; a bidirectional encoder's two
+directions are joined per layer by ``tanh(W_b [h_fwd; h_bwd])`` (the "bridge").
+
+Shapes: ``src`` (B, Ts) ids, ``src_lengths`` (B,), ``tgt_in`` (B, Tt) decoder inputs
+(``bos`` followed by the target without its last token), logits (B, Tt, V),
+attention weights (B, Tt, Ts).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnkit.errors import ConfigError
+from rnnkit.models._checks import check_ids, full_lengths
+from rnnkit.models.base import Model
+from rnnkit.models.config import CELLS, ModelConfig
+from rnnkit.nn.attention import make_attention
+from rnnkit.nn.recurrent import Recurrent
+
+__all__ = ["Seq2SeqConfig", "Seq2Seq", "Seq2SeqOutput", "Decoded", "EncoderMemory", "DecoderState"]
+
+
+@dataclasses.dataclass
+class Seq2SeqConfig(ModelConfig):
+    """Vocabularies, sizes and decoding behaviour.
+
+    ``attention``: none, dot (needs a unidirectional encoder: key size = hidden size),
+    general or additive. ``input_feeding`` feeds the previous attentional vector to the
+    decoder (needs attention). ``teacher_forcing_ratio``: during training, the chance
+    per sequence and step that the decoder reads the true previous token rather than
+    its own prediction. ``pad_id``/``bos_id``/``eos_id`` are target-side ids.
+    """
+
+    src_vocab_size: int | None = None
+    tgt_vocab_size: int | None = None
+    embedding_dim: int = 32
+    cell: Literal["rnn", "lstm", "gru"] = "lstm"
+    hidden_size: int = 64
+    num_layers: int = 1
+    bidirectional_encoder: bool = False
+    attention: Literal["none", "dot", "general", "additive"] = "general"
+    attention_size: int | None = None
+    input_feeding: bool = True
+    teacher_forcing_ratio: float = 1.0
+    dropout: float = 0.0
+    pad_id: int = 0
+    bos_id: int = 1
+    eos_id: int = 2
+    backend: Literal["auto", "fused", "unrolled"] = "auto"
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("src_vocab_size", "tgt_vocab_size", "embedding_dim", "hidden_size", "num_layers"):
+            self._positive(name)
+        self._choice("cell", CELLS)
+        self._choice("attention", ("none", "dot", "general", "additive"))
+        self._choice("backend", ("auto", "fused", "unrolled"))
+        self._positive("attention_size", optional=True)
+        self._fraction("dropout")
+        self._fraction("teacher_forcing_ratio", high_inclusive=True)
+        for name in ("pad_id", "bos_id", "eos_id"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not 0 <= value < self.tgt_vocab_size:
+                raise ConfigError(
+                    f"{self._name(name)} must lie in [0, {self.tgt_vocab_size}) because tgt_vocab_size="
+                    f"{self.tgt_vocab_size}; got {value!r}"
+                )
+        if self.attention == "dot" and self.bidirectional_encoder:
+            raise ConfigError(
+                f"{self._name('attention')}='dot' needs the encoder output size ({2 * self.hidden_size} with "
+                f"bidirectional_encoder=True) to equal hidden_size={self.hidden_size}; use 'general' or 'additive'"
+            )
+        if self.attention == "none" and self.input_feeding:
+            raise ConfigError(
+                f"{self._name('input_feeding')}=True feeds the attentional vector and needs attention; "
+                "got attention='none' (set input_feeding=False)"
+            )
+        if self.attention_size is not None and self.attention != "additive":
+            raise ConfigError(
+                f"{self._name('attention_size')} only applies to attention='additive'; got attention={self.attention!r}"
+            )
+
+
+class Seq2SeqOutput(NamedTuple):
+    logits: Tensor  # (B, Tt, V)
+    attention: Tensor | None  # (B, Tt, Ts)
+
+
+class Decoded(NamedTuple):
+    """A decoding result: ``tokens`` (B, L) ending in eos then ``pad_id``; ``lengths`` (B,)
+    count the tokens up to and including eos; ``scores`` (B,) their summed log-probability;
+    ``attention`` (B, L, Ts), zero after each length (None without attention)."""
+
+    tokens: Tensor
+    lengths: Tensor
+    scores: Tensor
+    attention: Tensor | None
+
+
+class EncoderMemory(NamedTuple):
+    outputs: Tensor  # (B, Ts, dirs*H)
+    lengths: Tensor  # (B,)
+    state: Any  # the decoder's initial recurrent state
+
+
+class DecoderState(NamedTuple):
+    rnn: Any  # (L, B, H) or (h, c)
+    feed: Tensor  # (B, H): the previous attentional vector (zeros at the start)
+
+
+def _map_state(state: Any, fn) -> Any:
+    return tuple(fn(s) for s in state) if isinstance(state, tuple) else fn(state)
+
+
+class Seq2Seq(Model):
+    """``forward(src, tgt_in, src_lengths=None, tgt_lengths=None) -> Seq2SeqOutput``."""
+
+    config_class = Seq2SeqConfig
+
+    def __init__(self, config: Seq2SeqConfig | None = None, **fields: Any) -> None:
+        super().__init__(config, **fields)
+        cfg = self._config
+        H = cfg.hidden_size
+        self.src_embedding = nn.Embedding(cfg.src_vocab_size, cfg.embedding_dim)
+        self.encoder = Recurrent(
+            cfg.cell, cfg.embedding_dim, H, num_layers=cfg.num_layers, bidirectional=cfg.bidirectional_encoder,
+            dropout=cfg.dropout if cfg.num_layers > 1 else 0.0, backend=cfg.backend,
+        )
+        self.bridge = nn.Linear(2 * H, H) if cfg.bidirectional_encoder else None
+        self.tgt_embedding = nn.Embedding(cfg.tgt_vocab_size, cfg.embedding_dim)
+        self.decoder = Recurrent(
+            cfg.cell, cfg.embedding_dim + (H if cfg.input_feeding else 0), H, num_layers=cfg.num_layers,
+            dropout=cfg.dropout if cfg.num_layers > 1 else 0.0, backend=cfg.backend,
+        )
+        if cfg.attention != "none":
+            self.attention = make_attention(cfg.attention, H, self.encoder.output_size, cfg.attention_size)
+            self.combine = nn.Linear(H + self.encoder.output_size, H, bias=False)
+        else:
+            self.attention = None
+            self.combine = None
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.output = nn.Linear(H, cfg.tgt_vocab_size)
+
+    # ------------------------------------------------------------------ encoder
+    def encode(self, src: Tensor, src_lengths: Tensor | None = None) -> EncoderMemory:
+        """Run the encoder: outputs (B, Ts, dirs*H), checked lengths and the decoder's initial state."""
+        check_ids(src, self._config.src_vocab_size, "src")
+        lengths = full_lengths(src_lengths, src.shape[0], src.shape[1], src.device)
+        outputs, state = self.encoder(self.dropout(self.src_embedding(src)), lengths=lengths)
+        if self.bridge is not None:
+            L = self._config.num_layers
+
+            def join(s: Tensor) -> Tensor:  # (L*2, B, H) -> (L, B, 2H) -> (L, B, H)
+                s = s.view(L, 2, s.shape[1], s.shape[2])
+                return torch.tanh(self.bridge(torch.cat([s[:, 0], s[:, 1]], dim=-1)))
+
+            state = _map_state(state, join)
+        return EncoderMemory(outputs, lengths, state)
+
+    def initial_decoder_state(self, memory: EncoderMemory) -> DecoderState:
+        B = memory.outputs.shape[0]
+        return DecoderState(memory.state, memory.outputs.new_zeros(B, self._config.hidden_size))
+
+    # ------------------------------------------------------------------ decoder
+    def _attend(self, h: Tensor, memory: EncoderMemory) -> tuple[Tensor, Tensor | None]:
+        """Attentional vectors from decoder outputs h (B, [Tt,] H)."""
+        if self.attention is None:
+            return h, None
+        context, weights = self.attention(h, memory.outputs, memory.lengths)
+        return torch.tanh(self.combine(torch.cat([h, context], dim=-1))), weights
+
+    def decode_step(
+        self, tokens: Tensor, state: DecoderState, memory: EncoderMemory
+    ) -> tuple[Tensor, DecoderState, Tensor | None]:
+        """One decoder step: previous tokens (B,) -> logits (B, V), new state, attention (B, Ts)."""
+        x = self.dropout(self.tgt_embedding(tokens))  # (B, E)
+        if self._config.input_feeding:
+            x = torch.cat([x, state.feed], dim=-1)
+        out, rnn_state = self.decoder(x.unsqueeze(1), state.rnn)
+        attentional, weights = self._attend(out[:, 0], memory)
+        return self.output(self.dropout(attentional)), DecoderState(rnn_state, attentional), weights
+
+    def forward(
+        self,
+        src: Tensor,
+        tgt_in: Tensor,
+        src_lengths: Tensor | None = None,
+        tgt_lengths: Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Seq2SeqOutput:
+        """Teacher-forced decoding of ``tgt_in`` (B, Tt); in training mode each step reads the
+        model's own previous prediction with probability ``1 - teacher_forcing_ratio``."""
+        cfg = self._config
+        check_ids(tgt_in, cfg.tgt_vocab_size, "tgt_in")
+        memory = self.encode(src, src_lengths)
+        B, Tt = tgt_in.shape
+        tgt_lengths = full_lengths(tgt_lengths, B, Tt, tgt_in.device)
+        forcing = cfg.teacher_forcing_ratio if self.training else 1.0
+        if not cfg.input_feeding and forcing == 1.0:
+            # Nothing feeds back: run the decoder over all steps at once and attend in one batch.
+            x = self.dropout(self.tgt_embedding(tgt_in))
+            out, _ = self.decoder(x, memory.state, tgt_lengths)  # (B, Tt, H)
+            attentional, weights = self._attend(out, memory)
+            return Seq2SeqOutput(self.output(self.dropout(attentional)), weights)
+        state = self.initial_decoder_state(memory)
+        logits, attention = [], []
+        tokens = tgt_in[:, 0]
+        for t in range(Tt):
+            step_logits, state, weights = self.decode_step(tokens, state, memory)
+            logits.append(step_logits)
+            attention.append(weights)
+            if t + 1 < Tt:
+                tokens = tgt_in[:, t + 1]
+                if forcing < 1.0:
+                    own = torch.rand(B, device=tgt_in.device, generator=generator) >= forcing
+                    tokens = torch.where(own, step_logits.argmax(-1), tokens)
+        weights = torch.stack(attention, dim=1) if self.attention is not None else None
+        return Seq2SeqOutput(torch.stack(logits, dim=1), weights)
+
+    # ------------------------------------------------------------------ inference
+    @torch.no_grad()
+    def greedy_decode(self, src: Tensor, src_lengths: Tensor | None = None, max_len: int = 50) -> Decoded:
+        """Pick the most likely token at each step until every sequence has emitted eos (or ``max_len``)."""
+        if not isinstance(max_len, int) or max_len < 1:
+            raise ConfigError(f"max_len must be a positive integer; got {max_len!r}")
+        cfg = self._config
+        was_training = self.training
+        self.eval()
+        try:
+            memory = self.encode(src, src_lengths)
+            B = src.shape[0]
+            state = self.initial_decoder_state(memory)
+            tokens = torch.full((B,), cfg.bos_id, dtype=torch.long, device=src.device)
+            finished = torch.zeros(B, dtype=torch.bool, device=src.device)
+            lengths = torch.zeros(B, dtype=torch.long, device=src.device)
+            scores = torch.zeros(B, device=src.device)
+            out_tokens, out_attn = [], []
+            for _ in range(max_len):
+                logits, state, weights = self.decode_step(tokens, state, memory)
+                logp = F.log_softmax(logits.float(), dim=-1)
+                tokens = logp.argmax(-1).masked_fill(finished, cfg.pad_id)
+                scores = scores + logp.gather(1, tokens.unsqueeze(1)).squeeze(1).masked_fill(finished, 0.0)
+                lengths = lengths + (~finished).long()
+                if weights is not None:
+                    out_attn.append(weights.masked_fill(finished.unsqueeze(1), 0.0))
+                out_tokens.append(tokens)
+                finished = finished | (tokens == cfg.eos_id)
+                if bool(finished.all()):
+                    break
+            attention = torch.stack(out_attn, dim=1) if out_attn else None
+            return Decoded(torch.stack(out_tokens, dim=1), lengths, scores, attention)
+        finally:
+            self.train(was_training)
+
+    @torch.no_grad()
+    def beam_search(
+        self,
+        src: Tensor,
+        src_lengths: Tensor | None = None,
+        beam_size: int = 4,
+        max_len: int = 50,
+        length_penalty: float = 1.0,
+    ) -> Decoded:
+        """Batched beam search: all B sources × K beams advance together as one (B*K) batch.
+
+        A beam that emits eos is finished: it keeps its score and only extends by
+        ``pad_id`` at no cost. The best of the K final beams is the one with the highest
+        ``score / length ** length_penalty`` (0: raw log-probability; 1: per-token mean).
+        With ``beam_size=1`` this is greedy decoding.
+        """
+        if not isinstance(beam_size, int) or beam_size < 1:
+            raise ConfigError(f"beam_size must be a positive integer; got {beam_size!r}")
+        if not isinstance(max_len, int) or max_len < 1:
+            raise ConfigError(f"max_len must be a positive integer; got {max_len!r}")
+        if length_penalty < 0:
+            raise ConfigError(f"length_penalty must be >= 0; got {length_penalty!r}")
+        was_training = self.training
+        self.eval()
+        try:
+            memory = self.encode(src, src_lengths)
+            return self._beam(memory, beam_size, max_len, length_penalty)
+        finally:
+            self.train(was_training)
+
+    def _beam(self, memory: EncoderMemory, K: int, max_len: int, alpha: float) -> Decoded:
+        cfg = self._config
+        B, Ts = memory.outputs.shape[:2]
+        V = cfg.tgt_vocab_size
+        device = memory.outputs.device
+
+        def expand(x: Tensor, dim: int) -> Tensor:  # each batch entry repeated K times, beams adjacent
+            return x.repeat_interleave(K, dim=dim)
+
+        memory = EncoderMemory(expand(memory.outputs, 0), expand(memory.lengths, 0), _map_state(memory.state, lambda s: expand(s, 1)))
+        state = self.initial_decoder_state(memory)
+        scores = torch.full((B, K), float("-inf"), device=device)
+        scores[:, 0] = 0.0  # all beams start identical: keep one so the first step does not pick duplicates
+        finished = torch.zeros(B, K, dtype=torch.bool, device=device)
+        lengths = torch.zeros(B, K, dtype=torch.long, device=device)
+        tokens = torch.full((B * K,), cfg.bos_id, dtype=torch.long, device=device)
+        history = torch.zeros(B, K, 0, dtype=torch.long, device=device)
+        attn_history = torch.zeros(B, K, 0, Ts, device=device)
+        pad_row = torch.full((V,), float("-inf"), device=device)
+        pad_row[cfg.pad_id] = 0.0
+        offsets = (torch.arange(B, device=device) * K).unsqueeze(1)  # (B, 1)
+
+        for _ in range(max_len):
+            logits, state, weights = self.decode_step(tokens, state, memory)
+            logp = F.log_softmax(logits.float(), dim=-1).view(B, K, V)
+            logp = torch.where(finished.unsqueeze(-1), pad_row, logp)
+            top, index = (scores.unsqueeze(-1) + logp).view(B, K * V).topk(K, dim=-1)  # (B, K)
+            parent, tok = index // V, index % V
+            flat = (offsets + parent).view(-1)  # rows of the (B*K) batch to continue
+            state = DecoderState(_map_state(state.rnn, lambda s: s.index_select(1, flat)), state.feed.index_select(0, flat))
+            was_finished = finished.gather(1, parent)
+            history = torch.cat([history.gather(1, parent.unsqueeze(-1).expand_as(history)), tok.unsqueeze(-1)], dim=-1)
+            step_attn = weights.index_select(0, flat).view(B, K, 1, Ts) if weights is not None else torch.zeros(B, K, 1, Ts, device=device)
+            step_attn = step_attn.masked_fill(was_finished.view(B, K, 1, 1), 0.0)
+            attn_history = torch.cat(
+                [attn_history.gather(1, parent.view(B, K, 1, 1).expand_as(attn_history)), step_attn], dim=2
+            )
+            lengths = lengths.gather(1, parent) + (~was_finished).long()
+            finished = was_finished | (tok == cfg.eos_id)
+            scores = top
+            tokens = tok.view(-1)
+            if bool(finished.all()):
+                break
+
+        normalised = scores / lengths.clamp(min=1).float().pow(alpha)
+        best = normalised.argmax(dim=1, keepdim=True)  # (B, 1)
+        out_tokens = history.gather(1, best.unsqueeze(-1).expand(-1, 1, history.shape[-1])).squeeze(1)
+        out_attn = attn_history.gather(1, best.view(B, 1, 1, 1).expand(-1, 1, *attn_history.shape[2:])).squeeze(1)
+        return Decoded(
+            out_tokens,
+            lengths.gather(1, best).squeeze(1),
+            scores.gather(1, best).squeeze(1),
+            out_attn if self.attention is not None else None,
+        )
+
+    def example_inputs(self, batch_size: int = 2, steps: int = 6) -> tuple[tuple, dict]:
+        cfg = self._config
+        src = torch.randint(0, cfg.src_vocab_size, (batch_size, steps))
+        tgt = torch.randint(0, cfg.tgt_vocab_size, (batch_size, steps - 1))
+        return (src, tgt), {}
