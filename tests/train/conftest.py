@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from rnnkit.nn import Recurrent
 from rnnkit.train import Accuracy, MeanNLL, StepResult
 
 B, T, D, H, C, V = 3, 5, 7, 11, 4, 13
@@ -41,12 +42,12 @@ class ClassifyObjective:
 
 
 class CharLM(nn.Module):
-    """Embedding → LSTM → dropout → Linear; forward(x (B, T), state) → ((B, T, V), state)."""
+    """Embedding → rnnkit Recurrent LSTM → dropout → Linear; forward(x (B, T), state) → ((B, T, V), state)."""
 
     def __init__(self, p: float = 0.2) -> None:
         super().__init__()
         self.emb = nn.Embedding(V, D)
-        self.rnn = nn.LSTM(D, H, batch_first=True)
+        self.rnn = Recurrent(cell="lstm", input_size=D, hidden_size=H)
         self.drop = nn.Dropout(p)
         self.head = nn.Linear(H, V)
 
