@@ -224,3 +224,35 @@ def test_train_config_errors():
         TrainConfig(grad_accum=0)
     with pytest.raises(ConfigError, match=r"train\.clip_norm must be > 0 or none; got -1"):
         TrainConfig(clip_norm=-1.0)
+
+
+def test_dataloader_batch_sampler_gets_set_epoch_and_batch_objects_move(toys):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from rnnkit.train.trainer import _set_epoch, _to_device
+
+    class Sampler:
+        epoch = None
+
+        def set_epoch(self, e):
+            self.epoch = e
+
+        def __iter__(self):
+            return iter([[0, 1], [2]])
+
+        def __len__(self):
+            return 2
+
+    loader = DataLoader(TensorDataset(torch.arange(3)), batch_sampler=Sampler())
+    _set_epoch(loader, 4)
+    assert loader.batch_sampler.epoch == 4
+
+    class Batch:
+        def __init__(self, t):
+            self.t = t
+
+        def to(self, device, non_blocking=False):
+            return Batch(self.t.to(device))
+
+    moved = _to_device({"b": Batch(torch.ones(2))}, torch.device("cpu"))
+    assert isinstance(moved["b"], Batch) and torch.equal(moved["b"].t, torch.ones(2))

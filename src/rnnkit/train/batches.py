@@ -5,7 +5,9 @@ a function of (seed, epoch) only — never of the global random streams — and
 the Trainer talks to it through this small protocol:
 
 - ``set_epoch(epoch: int)``  required for a shuffled source; called before each
-  epoch's ``__iter__`` (a plain list/tuple of batches has a fixed order and needs none);
+  epoch's ``__iter__`` (a plain list/tuple of batches has a fixed order and needs none;
+  for a ``torch.utils.data.DataLoader`` the Trainer calls its ``batch_sampler``'s or
+  ``sampler``'s ``set_epoch``);
 - ``skip(n: int)``           optional; the next ``__iter__`` starts at batch ``n``
   (used on resume; without it the Trainer draws and discards ``n`` batches);
 - ``__len__()``              optional; batches per epoch (per process under DDP),
@@ -13,8 +15,9 @@ the Trainer talks to it through this small protocol:
 - ``seed``                   optional attribute, recorded in checkpoints.
 
 Under DDP each process must yield *its own shard* and the same number of batches.
-A batch is any nest of tuples/lists/dicts of tensors; the Trainer moves the
-tensors to the device and hands the batch to the Objective unchanged.
+A batch is any nest of tuples/lists/dicts of tensors, or an object with a
+``to(device, non_blocking=...)`` method (e.g. ``rnnkit.data.Batch``); the Trainer
+moves it to the device and hands it to the Objective unchanged.
 """
 
 from __future__ import annotations

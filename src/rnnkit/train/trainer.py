@@ -175,6 +175,8 @@ def _to_device(batch: Any, device: torch.device) -> Any:
         return type(batch)(_to_device(b, device) for b in batch)
     if isinstance(batch, dict):
         return {k: _to_device(v, device) for k, v in batch.items()}
+    if callable(getattr(batch, "to", None)) and not isinstance(batch, nn.Module):
+        return batch.to(device, non_blocking=True)  # batch objects such as rnnkit.data.Batch
     return batch
 
 
@@ -630,8 +632,11 @@ def _sums(state: torch.Tensor | None) -> dict[str, Any]:
 
 
 def _set_epoch(batches: Any, epoch: int) -> None:
-    if hasattr(batches, "set_epoch"):
-        batches.set_epoch(epoch)
+    """``set_epoch`` on the batch source, or on a DataLoader's batch_sampler / sampler."""
+    for obj in (batches, getattr(batches, "batch_sampler", None), getattr(batches, "sampler", None)):
+        if obj is not None and hasattr(obj, "set_epoch"):
+            obj.set_epoch(epoch)
+            return
 
 
 def _no_cosine(cfg: ScheduleConfig) -> ScheduleConfig:
