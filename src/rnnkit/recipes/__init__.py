@@ -1,0 +1,1 @@
+"""Built-in TOML recipes (``rnnkit recipes`` lists them)."""
