@@ -1,22 +1,187 @@
-"""Entry point of the ``rnnkit`` console script."""
+"""Entry point of the ``rnnkit`` console script.
+
+    rnnkit train CONFIG.toml|RECIPE [--data PATH] [--val PATH] [--test PATH] [--set key=value ...] [--out RUN_DIR]
+    rnnkit resume RUN_DIR
+    rnnkit evaluate RUN_DIR [--data PATH]
+    rnnkit predict RUN_DIR INPUT|- [--format jsonl|csv] [--output FILE]
+    rnnkit generate RUN_DIR [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
+    rnnkit recipes
+    rnnkit main                      # the bundled demo job (see rnnkit.cli.demo)
+
+Errors about the user's input (config, data, run directory) print one line and exit
+with status 2, without a traceback. Under ``torchrun`` the same ``train`` command trains
+with DistributedDataParallel; only rank 0 writes and prints.
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import json
+import os
 import sys
+from datetime import datetime
+from pathlib import Path
 
 from rnnkit import __version__
+from rnnkit.errors import RnnkitError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rnnkit",
-        description="Train, evaluate and sample recurrent neural networks (RNN, LSTM, GRU).",
-    )
+    parser = argparse.ArgumentParser(prog="rnnkit", description="Train, evaluate and sample recurrent neural networks.")
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("main", help="run the bundled demo job")
+
+    p = sub.add_parser("train", help="train from a TOML config or a built-in recipe")
+    p.add_argument("config", help="a TOML file or the name of a built-in recipe (see `rnnkit recipes`)")
+    p.add_argument("--data", help="training data file (sets data.path)")
+    p.add_argument("--val", help="validation data file (sets data.val_path)")
+    p.add_argument("--test", help="test data file (sets data.test_path)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set train.epochs=5 (repeatable)")
+    p.add_argument("--out", help="run directory (default: runs/<name>-<time>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
+    p.add_argument("run_dir")
+
+    p = sub.add_parser("evaluate", help="loss and metrics of a trained run")
+    p.add_argument("run_dir")
+    p.add_argument("--data", help="a file in the task's format (default: the config's test or validation data)")
+
+    p = sub.add_parser("predict", help="predictions of a trained run for a file or stdin")
+    p.add_argument("run_dir")
+    p.add_argument("input", help="input file, or - for stdin (one example per line for text tasks)")
+    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p.add_argument("--output", help="write here instead of stdout")
+
+    p = sub.add_parser("generate", help="sample text from a trained language model")
+    p.add_argument("run_dir")
+    p.add_argument("--prime", help="text to start from (default: the config's generate.prime)")
+    p.add_argument("--length", type=int, help="tokens to generate")
+    p.add_argument("--temperature", type=float, help="0 = argmax; higher = more varied")
+    p.add_argument("--top-k", type=int)
+    p.add_argument("--top-p", type=float)
+    p.add_argument("--seed", type=int)
+
+    sub.add_parser("recipes", help="list the built-in recipes")
+
+    p = sub.add_parser("main", help="the bundled main job: a char LSTM on Tiny Shakespeare, then sample text")
+    p.add_argument("--out", help="run directory (default: runs/main-<time>)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     return parser
+
+
+def _default_out(name: str) -> Path:
+    return Path("runs") / f"{Path(name).stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def _is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from rnnkit.tasks import runner
+    from rnnkit.train import distributed
+
+    cfg = runner.load_run_config(args.config, args.overrides, data=args.data, val=args.val, test=args.test)
+    launched = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if launched:
+        distributed.init_distributed()
+    try:
+        out = Path(args.out) if args.out else _default_out(args.config)
+        result = runner.train(cfg, out, quiet=True if args.quiet else None)
+    finally:
+        if launched:
+            distributed.teardown()
+    if _is_main_process():
+        _print_result(result)
+    return 0
+
+
+def _print_result(result) -> None:
+    def fmt(metrics: dict) -> str:
+        return ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+
+    print(f"stopped: {result.fit.stop_reason} after {result.fit.global_step} steps in {result.wall_time_s:.1f} s")
+    if result.val_metrics:
+        print(f"validation: {fmt(result.val_metrics)}")
+    if result.test_metrics:
+        print(f"test: {fmt(result.test_metrics)}")
+    print(f"run directory: {result.run_dir}")
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from rnnkit.tasks import runner
+
+    _print_result(runner.resume(args.run_dir))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from rnnkit.tasks import runner
+
+    print(json.dumps(runner.evaluate(args.run_dir, args.data), indent=2))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from rnnkit.tasks import runner
+
+    source = sys.stdin.read().splitlines() if args.input == "-" else args.input
+    rows = runner.predict(args.run_dir, source)
+    text = _format_rows(rows, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _format_rows(rows: list[dict], fmt: str) -> str:
+    if fmt == "jsonl":
+        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    buffer = io.StringIO()
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from rnnkit.errors import ConfigError
+    from rnnkit.tasks import runner
+
+    task, model = runner.load_run(args.run_dir)
+    if not hasattr(task, "generate"):
+        raise ConfigError(f"{args.run_dir} is a {task.name!r} run; generate needs a language model run (task = \"lm\")")
+    print(task.generate(model, args.prime, args.length, args.temperature, args.top_k, args.top_p, args.seed))
+    return 0
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from rnnkit.tasks import runner
+
+    names = runner.recipe_names()
+    width = max(map(len, names), default=0)
+    for name in names:
+        print(f"{name:<{width}}  {runner.recipe_description(name)}")
+    return 0
+
+
+def cmd_main(args: argparse.Namespace) -> int:
+    from rnnkit.cli.demo import run_main_job
+
+    return run_main_job(Path(args.out) if args.out else _default_out("main"), args.overrides)
+
+
+COMMANDS = {
+    "train": cmd_train, "resume": cmd_resume, "evaluate": cmd_evaluate, "predict": cmd_predict,
+    "generate": cmd_generate, "recipes": cmd_recipes, "main": cmd_main,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,12 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    if args.command == "main":
-        from rnnkit.cli.demo import run_demo
-
-        return run_demo()
-    parser.error(f"unknown command {args.command!r}")
-    return 2
+    try:
+        return COMMANDS[args.command](args)
+    except RnnkitError as exc:
+        print(f"rnnkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rnnkit: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ class Model(nn.Module):
             raise ConfigError(
                 f"{type(self).__name__} needs a {self.config_class.__name__}; got {type(config).__name__}"
             )
+        config.validate()  # a deferred config (sizes unset) is checked here at the latest
         self._config = copy.deepcopy(config)
 
     @property

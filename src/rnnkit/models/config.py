@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from rnnkit import config as _config
 from rnnkit.errors import ConfigError
@@ -26,10 +26,24 @@ CELLS = ("rnn", "lstm", "gru")
 
 @dataclasses.dataclass
 class ModelConfig:
-    """Base class; subclasses add fields and extend :meth:`validate`."""
+    """Base class; subclasses add fields and extend :meth:`validate`.
+
+    ``data_sizes`` names the fields a task fills in from the data (vocabulary size,
+    input features...). A recipe leaves them unset (None); while one is None the
+    config is *deferred*: construction does not validate it, and the model built
+    from it does (``Model.__init__`` always calls :meth:`validate`).
+    """
+
+    data_sizes: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
-        self.validate()
+        if not self.deferred:
+            self.validate()
+
+    @property
+    def deferred(self) -> bool:
+        """True while a data-derived size is still unset (None)."""
+        return any(getattr(self, name) is None for name in self.data_sizes)
 
     def validate(self) -> None:
         """Check the fields; subclasses call ``super().validate()`` first."""

@@ -32,6 +32,12 @@ class EncoderFields(ModelConfig):
     ``dropout`` applies to the encoder's input, between stacked layers and before the head.
     """
 
+    data_sizes = ("vocab_size", "input_size")  # the task sets exactly one from the data
+
+    @property
+    def deferred(self) -> bool:
+        return self.vocab_size is None and self.input_size is None
+
     vocab_size: int | None = None
     input_size: int | None = None
     embedding_dim: int = 32

@@ -30,6 +30,12 @@ class FeedForwardConfig(ModelConfig):
     """``input_size`` (D, dense) or ``vocab_size`` + ``embedding_dim`` (bag of embeddings);
     ``hidden_sizes`` of the hidden layers (empty: a linear model); ``output_size`` (C or targets)."""
 
+    data_sizes = ("vocab_size", "input_size")  # the task sets exactly one from the data
+
+    @property
+    def deferred(self) -> bool:
+        return self.vocab_size is None and self.input_size is None
+
     input_size: int | None = None
     vocab_size: int | None = None
     embedding_dim: int = 32

@@ -32,6 +32,8 @@ class LanguageModelConfig(ModelConfig):
     (share the embedding matrix with the output layer; needs hidden_size == embedding_dim).
     ``dropout`` applies to the embeddings, between layers and before the output layer."""
 
+    data_sizes = ("vocab_size",)
+
     vocab_size: int | None = None
     embedding_dim: int = 32
     cell: Literal["rnn", "lstm", "gru"] = "lstm"

@@ -47,6 +47,8 @@ class Seq2SeqConfig(ModelConfig):
     its own prediction. ``pad_id``/``bos_id``/``eos_id`` are target-side ids.
     """
 
+    data_sizes = ("src_vocab_size", "tgt_vocab_size")
+
     src_vocab_size: int | None = None
     tgt_vocab_size: int | None = None
     embedding_dim: int = 32

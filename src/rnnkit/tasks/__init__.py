@@ -1,1 +1,12 @@
-"""rnnkit.tasks — see DESIGN.md."""
+"""rnnkit.tasks — the glue per task type: config → data pipeline, model, loss, metrics, predictions.
+
+Importing this package registers every task type (see :mod:`rnnkit.tasks.registry`).
+"""
+
+from rnnkit.tasks.base import PreparedData, Task
+from rnnkit.tasks.registry import get_task, register, task_names
+
+# task modules register themselves on import
+from rnnkit.tasks import lm  # noqa: F401,E402
+
+__all__ = ["Task", "PreparedData", "get_task", "register", "task_names"]

@@ -12,7 +12,7 @@ from rnnkit.data.sources.mnist import load_mnist, read_idx
 from rnnkit.data.sources.numeric import load_numeric, read_npz, read_ucr
 from rnnkit.data.sources.pairs import PairData, Pairs, load_pairs, load_tatoeba_fra, read_pairs
 from rnnkit.data.sources.resolve import SPECS, cache_dir, resolve
-from rnnkit.data.sources.text import TextCorpus, bundled_tinyshakespeare, load_text_corpus
+from rnnkit.data.sources.text import TextCorpus, bundled_tinyshakespeare, encode_text_file, load_text_corpus
 from rnnkit.data.sources.textclass import load_text_classification, read_table
 from rnnkit.data.sources.timeseries import ETTH1_SIZES, SeriesData, WindowSplits, load_csv_series, load_etth1, read_csv_series
 
@@ -21,6 +21,6 @@ __all__ = [
     "PairData", "Pairs", "TextCorpus", "SeriesData", "WindowSplits", "ETTH1_SIZES", "SPECS",
     "resolve", "cache_dir", "bundled_tinyshakespeare",
     "read_idx", "read_npz", "read_ucr", "read_conll", "read_pairs", "read_table", "read_csv_series",
-    "load_mnist", "load_imdb", "load_text_corpus", "load_text_classification", "load_csv_series", "load_etth1",
+    "load_mnist", "load_imdb", "load_text_corpus", "encode_text_file", "load_text_classification", "load_csv_series", "load_etth1",
     "load_conll", "load_conll2003", "load_pairs", "load_tatoeba_fra", "load_numeric",
 ]

@@ -38,7 +38,7 @@ from rnnkit.data.tokenize import WordTokenizer
 from rnnkit.data.vocab import Vocab
 from rnnkit.errors import ConfigError, DataError
 
-__all__ = ["TextCorpus", "load_text_corpus", "bundled_tinyshakespeare"]
+__all__ = ["TextCorpus", "load_text_corpus", "encode_text_file", "bundled_tinyshakespeare"]
 
 _STREAM_BYTES = 64 << 20
 
@@ -112,6 +112,20 @@ def load_text_corpus(
     return TextCorpus(ids[:n_train], ids[n_train:], vocab, level, p)
 
 
+def encode_text_file(path: PathLike, vocab: Vocab, *, level: Literal["char", "word"] = "char", lower: bool = False) -> np.ndarray:
+    """Encode another file (validation, test) with an existing corpus vocabulary → 1-D int64 ids.
+
+    Word level maps unseen words to ``<unk>``; char level has no ``<unk>``, so an unseen
+    character is a :class:`DataError` naming it.
+    """
+    p = Path(path)
+    require_file(p)
+    ids = np.concatenate([np.zeros(0, dtype=np.int64), *_encode_chunks(p, vocab, level, lower)])
+    if len(ids) < 2:
+        raise DataError(f"{p}: a language model needs at least 2 tokens; got {len(ids)}")
+    return ids
+
+
 def _count_chars(p: Path, lower: bool) -> Counter[str]:
     totals: dict[int, int] = {}
     for _, chunk in iter_text_chunks(p):
@@ -130,7 +144,12 @@ def _encode_chunks(p: Path, vocab: Vocab, level: str, lower: bool):
         sorted_symbols = symbols[order]
         for _, chunk in iter_text_chunks(p):
             cps = np.frombuffer((chunk.lower() if lower else chunk).encode("utf-32-le"), dtype=np.uint32)
-            yield order[np.searchsorted(sorted_symbols, cps)].astype(np.int64)
+            pos = np.minimum(np.searchsorted(sorted_symbols, cps), len(sorted_symbols) - 1)
+            unknown = sorted_symbols[pos] != cps
+            if unknown.any():  # a char vocabulary has no <unk>: refuse rather than mis-encode
+                bad = chr(int(cps[np.argmax(unknown)]))
+                raise DataError(f"{p}: character {bad!r} is not in the vocabulary of {len(vocab)} characters")
+            yield order[pos].astype(np.int64)
     else:
         tok = WordTokenizer(lower=lower, punctuation="split", strip_html=False)
         get, unk, eos = vocab._index.get, vocab.unk_id, vocab.eos_id
