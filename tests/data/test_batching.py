@@ -132,3 +132,17 @@ def test_lm_batches_continue_rows_and_shift_targets():
     assert r1.inputs[0, 0] == 16
     with pytest.raises(DataError, match="too short"):
         LMBatches(np.arange(5), 3, 4)
+
+
+def test_lm_batches_skip_resumes_at_a_batch_and_set_epoch_keeps_order():
+    from rnnkit.data import LMBatches
+
+    tokens = np.arange(23)
+    batches = LMBatches(tokens, batch_size=3, seq_len=4)  # rows of 7 → chunks of 4 and 3
+    full = list(batches)
+    assert [tuple(b.inputs.shape) for b in full] == [(3, 4), (3, 3)]
+    batches.set_epoch(5)
+    batches.skip(1)
+    resumed = list(batches)
+    assert len(resumed) == 1 and torch.equal(resumed[0].inputs, full[1].inputs)
+    assert len(list(batches)) == 2  # skip applies to one pass only

@@ -67,7 +67,7 @@ class LMObjective:
 
     def __call__(self, model, batch, state):
         self.seen_states.append(state)
-        x, y = batch
+        x, _, y = batch  # rnnkit.data.Batch: inputs, lengths, targets
         logits, state = model(x, state)
         nll = nn.functional.cross_entropy(logits.reshape(-1, V), y.reshape(-1), reduction="sum")
         return StepResult(nll / y.numel(), weight=y.numel(), updates={"nll": (nll.detach(), y.numel())}, state=state)

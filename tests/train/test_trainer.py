@@ -8,9 +8,10 @@ import signal
 import pytest
 import torch
 
+from rnnkit.data import LMBatches
+
 from rnnkit.errors import ConfigError
 from rnnkit.train import (
-    ContiguousStreams,
     OptimConfig,
     RunDir,
     ScheduleConfig,
@@ -81,7 +82,7 @@ def test_exact_resume_tbptt_with_accumulation_and_mid_step_interrupt(tmp_path, t
     def run(run_dir, objective, init_seed=0, resume=False):
         torch.manual_seed(init_seed)
         model = toys.CharLM(p=0.2)
-        streams = ContiguousStreams(toys.token_stream(), batch_size=toys.B, seq_len=toys.T)  # 27 chunks
+        streams = LMBatches(toys.token_stream().numpy(), batch_size=toys.B, seq_len=toys.T)  # 27 chunks
         cfg = TrainConfig(epochs=2, quiet=True, grad_accum=2, clip_value=0.5, seed=1,
                           optim=OptimConfig(name="rmsprop", lr=0.01, momentum=0.5),
                           schedule=ScheduleConfig(name="step", step_epochs=1, gamma=0.5))
@@ -102,7 +103,7 @@ def test_tbptt_state_carried_detached_and_reset_each_epoch(toys):
     torch.manual_seed(0)
     model = toys.CharLM(p=0.0)
     tokens = toys.token_stream()
-    streams = ContiguousStreams(tokens, batch_size=toys.B, seq_len=toys.T)
+    streams = LMBatches(tokens.numpy(), batch_size=toys.B, seq_len=toys.T)
     n = len(streams)
 
     returned = []
@@ -123,20 +124,6 @@ def test_tbptt_state_carried_detached_and_reset_each_epoch(toys):
         h, c = seen[k]
         assert not h.requires_grad and h.grad_fn is None and not c.requires_grad  # cut at the boundary
         assert torch.equal(h, returned[k - 1][0].detach())  # ...but the values are carried
-
-
-def test_contiguous_streams_layout(toys):
-    tokens = torch.arange(23)
-    s = ContiguousStreams(tokens, batch_size=3, seq_len=4)  # L = 22 // 3 = 7 → chunks 4 + 3
-    chunks = list(s)
-    assert len(s) == 2 and [tuple(x.shape) for x, _ in chunks] == [(3, 4), (3, 3)]
-    x = torch.cat([c[0] for c in chunks], 1)
-    y = torch.cat([c[1] for c in chunks], 1)
-    assert torch.equal(x, torch.arange(21).view(3, 7)) and torch.equal(y, x + 1)
-    s.skip(1)
-    assert torch.equal(next(iter(s))[0], chunks[1][0])
-    shard = ContiguousStreams(tokens, batch_size=4, seq_len=4, rank=1, world_size=2)  # L=5; rows 2, 3
-    assert torch.equal(next(iter(shard))[0], torch.tensor([[10, 11, 12, 13], [15, 16, 17, 18]]))
 
 
 def test_gradient_clipping_logs_pre_clip_norm_and_clips(toys):

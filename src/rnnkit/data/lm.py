@@ -28,7 +28,11 @@ class LMBatches:
     """Iterable of :class:`Batch` with inputs/targets (B, T) int64 and lengths all T.
 
     The last batch may be shorter in T when the rows do not divide by ``seq_len``.
+    The order is fixed, so ``set_epoch`` is a no-op; ``skip(n)`` makes the next pass
+    start at batch ``n`` (how the Trainer resumes mid-epoch without reading the rest).
     """
+
+    seed = 0  # the order depends on no seed; recorded in checkpoints like a sampler's
 
     def __init__(self, tokens: np.ndarray, batch_size: int, seq_len: int, *, rank: int = 0, world_size: int = 1) -> None:
         if batch_size < 1 or seq_len < 1:
@@ -44,12 +48,20 @@ class LMBatches:
         self.tokens, self.batch_size, self.seq_len = tokens, batch_size, seq_len
         self.row_len = row
         self.starts = rank * shard + np.arange(batch_size, dtype=np.int64) * row  # (B,)
+        self._skip = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Part of the batch-source protocol; the stream order does not change between epochs."""
+
+    def skip(self, n: int) -> None:
+        self._skip = n
 
     def __len__(self) -> int:
         return -(-self.row_len // self.seq_len)
 
     def __iter__(self) -> Iterator[Batch]:
-        for begin in range(0, self.row_len, self.seq_len):
+        first, self._skip = self._skip, 0
+        for begin in range(first * self.seq_len, self.row_len, self.seq_len):
             t = min(self.seq_len, self.row_len - begin)
             idx = self.starts[:, None] + begin + np.arange(t + 1)  # (B, T+1)
             chunk = torch.from_numpy(np.asarray(self.tokens[idx], dtype=np.int64))

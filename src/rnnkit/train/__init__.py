@@ -17,7 +17,6 @@ from rnnkit.train.metrics import (
 from rnnkit.train.optim import LRSchedule, OptimConfig, ScheduleConfig, build_optimizer, build_schedule
 from rnnkit.train.rundir import RunDir
 from rnnkit.train.seed import seed_everything
-from rnnkit.train.streams import ContiguousStreams
 from rnnkit.train.trainer import (
     Callback,
     FitResult,
@@ -34,5 +33,5 @@ __all__ = [
     "OptimConfig", "ScheduleConfig", "build_optimizer", "build_schedule", "LRSchedule",
     "Metric", "Mean", "Accuracy", "MacroF1", "EntityF1", "Regression", "MeanNLL", "BLEU", "ErrorRate",
     "RunDir", "Checkpoint", "save_checkpoint", "load_checkpoint", "load_latest", "list_checkpoints",
-    "EarlyStopping", "BatchSource", "ShuffledBatches", "ContiguousStreams", "seed_everything",
+    "EarlyStopping", "BatchSource", "ShuffledBatches", "seed_everything",
 ]
