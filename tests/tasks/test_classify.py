@@ -1,0 +1,166 @@
+"""Task ``classify`` end to end through rnnkit.tasks.runner: text (CSV/TSV/JSONL) and numbers (npz, UCR)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rnnkit.errors import ConfigError, DataError
+from rnnkit.tasks import get_task, runner
+from seqtask_helpers import one_torch_thread  # noqa: F401 (autouse fixture)
+from seqtask_helpers import assert_run_files, numeric_classes, sentiment_rows, train_run, write_table
+
+TEXT_TOML = """
+task = "classify"
+[data]
+batch_size = 16
+[model]
+cell = "lstm"
+hidden_size = 11
+embedding_dim = 7
+[train]
+epochs = 8
+"""
+
+NUMERIC_TOML = """
+task = "classify"
+[data]
+batch_size = 16
+[model]
+cell = "gru"
+hidden_size = 11
+[train]
+epochs = 6
+"""
+
+
+def test_text_csv_learns_and_round_trips_through_the_run_dir(tmp_path):
+    train = write_table(tmp_path / "train.csv", sentiment_rows(240, 0), "csv")
+    test = write_table(tmp_path / "test.csv", sentiment_rows(60, 1), "csv")
+    res = train_run(tmp_path, TEXT_TOML, data=str(train))
+    assert_run_files(res.run_dir, "vocab.json", "tokenizer.json", "labels.json", "inputs.json")
+    assert json.loads((res.run_dir / "labels.json").read_text())["labels"] == ["neg", "pos"]
+    assert res.val_metrics["accuracy"] > 0.85  # chance is 0.5; one keyword decides the label
+    assert "macro_f1" in res.val_metrics
+
+    metrics = runner.evaluate(res.run_dir, test)
+    assert metrics["accuracy"] > 0.85 and metrics["macro_f1"] > 0.85
+
+    rows = runner.predict(res.run_dir, ["a great film", "the plot was awful and very awful"])
+    assert [r["label"] for r in rows] == ["pos", "neg"]
+    assert rows[0]["text"] == "a great film"
+    assert rows[0]["p_neg"] + rows[0]["p_pos"] == pytest.approx(1.0, abs=1e-5)
+    assert rows[0]["probability"] == pytest.approx(rows[0]["p_pos"])
+    # a table file predicts from its text column; unknown words map to <unk>
+    assert len(runner.predict(res.run_dir, str(test))) == 60
+    assert runner.predict(res.run_dir, ["zzz unseen words"])[0]["label"] in ("neg", "pos")
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "jsonl"])
+def test_text_tsv_and_jsonl_with_custom_columns_char_tokens(tmp_path, fmt):
+    train = write_table(tmp_path / f"train.{fmt}", sentiment_rows(120, 2), fmt, "review", "sentiment")
+    val = write_table(tmp_path / f"val.{fmt}", sentiment_rows(30, 3), fmt, "review", "sentiment")
+    res = train_run(tmp_path, TEXT_TOML, ["data.text_column=review", "data.label_column=sentiment",
+                                          "data.tokens=char", "train.epochs=2", "model.pooling=mean"],
+                    data=str(train), val=str(val))
+    tok = json.loads((res.run_dir / "tokenizer.json").read_text())
+    assert tok["level"] == "char"
+    assert res.fit.epochs_completed == 2
+    assert set(runner.evaluate(res.run_dir, val)) >= {"loss", "accuracy", "macro_f1"}
+    rows = runner.predict(res.run_dir, str(val))
+    assert len(rows) == 30 and all(r["label"] in ("neg", "pos") for r in rows)
+
+
+def test_validation_split_is_deterministic_and_held_out(tmp_path):
+    train = write_table(tmp_path / "train.csv", sentiment_rows(50, 4), "csv")
+    cfg = runner.load_run_config(_cfg(tmp_path, TEXT_TOML),
+                                 ["data.val_fraction=0.2"], data=str(train))
+    sizes = []
+    for _ in range(2):
+        task = get_task("classify")(cfg)
+        data = task.prepare(None)
+        sizes.append((data.info["train examples"], data.info["validation examples"]))
+        val_idx = sorted(int(i) for b in data.val for i in b.indices)
+        assert val_idx == list(range(10))
+    assert sizes == [(40, 10), (40, 10)]
+
+
+def _cfg(tmp_path, text):
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    return p
+
+
+def test_npz_sequences_learn_and_predict(tmp_path):
+    x, y = numeric_classes(200, 5, 3, seed=0)
+    np.savez(tmp_path / "train.npz", X=x, y=y)
+    xt, yt = numeric_classes(40, 5, 3, seed=1)
+    np.savez(tmp_path / "test.npz", X=xt, y=yt)
+    res = train_run(tmp_path, NUMERIC_TOML, data=str(tmp_path / "train.npz"), test=str(tmp_path / "test.npz"))
+    assert_run_files(res.run_dir, "scaler.json", "labels.json")
+    assert res.test_metrics["accuracy"] > 0.85
+    assert runner.evaluate(res.run_dir)["accuracy"] == pytest.approx(res.test_metrics["accuracy"])
+    np.savez(tmp_path / "unlabelled.npz", X=xt[:4])  # prediction needs no y
+    rows = runner.predict(res.run_dir, str(tmp_path / "unlabelled.npz"))
+    assert [r["index"] for r in rows] == [0, 1, 2, 3]
+    assert [r["label"] for r in rows] == [str(v) for v in yt[:4]]
+
+
+def test_ucr_tsv_with_feedforward_baseline(tmp_path):
+    x, y = numeric_classes(160, 7, 1, seed=5)
+    lines = ["\t".join([str(int(c) + 1)] + [f"{v:.4f}" for v in row[:, 0]]) for c, row in zip(y, x)]
+    (tmp_path / "GunPoint_TRAIN.tsv").write_text("\n".join(lines[:120]) + "\n")
+    (tmp_path / "GunPoint_TEST.tsv").write_text("\n".join(lines[120:]) + "\n")
+    res = train_run(tmp_path, NUMERIC_TOML, ["model.kind=feedforward", "model.hidden_sizes=13", "train.epochs=15"],
+                    data=str(tmp_path / "GunPoint_TRAIN.tsv"), test=str(tmp_path / "GunPoint_TEST.tsv"))
+    assert json.loads((res.run_dir / "labels.json").read_text())["labels"] == ["1", "2"]
+    assert type(res.model).__name__ == "FeedForward"
+    assert res.test_metrics["accuracy"] > 0.85
+    rows = runner.predict(res.run_dir, str(tmp_path / "GunPoint_TEST.tsv"))
+    assert len(rows) == 40 and {r["label"] for r in rows} <= {"1", "2"}
+
+
+# ------------------------------------------------------------------ errors
+def test_unknown_column_is_the_data_layers_error(tmp_path):
+    train = write_table(tmp_path / "train.csv", sentiment_rows(20, 0), "csv")
+    with pytest.raises(DataError, match=r"train.csv: line 1: unknown column 'review'"):
+        train_run(tmp_path, TEXT_TOML, ["data.text_column=review"], data=str(train))
+
+
+def test_unseen_label_in_evaluation_file_names_file_and_line(tmp_path):
+    train = write_table(tmp_path / "train.csv", sentiment_rows(40, 0), "csv")
+    res = train_run(tmp_path, TEXT_TOML, ["train.epochs=1"], data=str(train))
+    bad = write_table(tmp_path / "bad.csv", [("good film", "pos"), ("meh", "neutral")], "csv")
+    with pytest.raises(DataError, match=r"bad.csv: line 3: label 'neutral' never appears in the training data"):
+        runner.evaluate(res.run_dir, bad)
+
+
+def test_empty_file_and_missing_path(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match=r"empty.csv is empty"):
+        train_run(tmp_path, TEXT_TOML, data=str(tmp_path / "empty.csv"))
+    with pytest.raises(ConfigError, match=r"data.path is required \(pass --data PATH\)"):
+        train_run(tmp_path, TEXT_TOML)
+
+
+def test_bad_config_values(tmp_path):
+    train = write_table(tmp_path / "train.csv", sentiment_rows(20, 0), "csv")
+    with pytest.raises(ConfigError, match=r"unknown config key model.hiden_size"):
+        train_run(tmp_path, TEXT_TOML, ["model.hiden_size=3"], data=str(train))
+    with pytest.raises(ConfigError, match=r"model.kind must be one of 'rnn', 'feedforward'; got 'cnn'"):
+        train_run(tmp_path, TEXT_TOML, ["model.kind=cnn"], data=str(train))
+    with pytest.raises(ConfigError, match=r"data.val_fraction must be in \[0, 1\); got 1.5"):
+        train_run(tmp_path, TEXT_TOML, ["data.val_fraction=1.5"], data=str(train))
+
+
+def test_numeric_model_rejects_text_input(tmp_path):
+    x, y = numeric_classes(30, 5, 3, seed=0)
+    np.savez(tmp_path / "train.npz", X=x, y=y)
+    res = train_run(tmp_path, NUMERIC_TOML, ["train.epochs=1"], data=str(tmp_path / "train.npz"))
+    with pytest.raises(DataError, match=r"raw lines can only be classified by a text model"):
+        runner.predict(res.run_dir, ["hello"])
+    np.savez(tmp_path / "wide.npz", X=np.zeros((2, 5, 4)), y=np.zeros(2))
+    with pytest.raises(DataError, match=r"wide.npz: series must have shape \(T, D\) = \(5, 3\) as in training; got \(5, 4\)"):
+        runner.evaluate(res.run_dir, tmp_path / "wide.npz")
