@@ -8,6 +8,7 @@ Shapes: B batch, T time, D input features, C classes, K predicted values per exa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Optional
 
 import numpy as np
@@ -16,6 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from rnnkit.data import SequenceDataset, make_loader
+from rnnkit.data._files import require_file
 from rnnkit.data.scalers import MinMaxScaler, StandardScaler, scaler_from_dict
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models import (
@@ -115,6 +117,42 @@ def check_batch_size(batch_size: int) -> None:
         raise ConfigError(f"data.batch_size must be >= 1; got {batch_size}")
 
 
+# ------------------------------------------------------------------ files
+def read_npz_arrays(path: str | Path, *, x_key: str = "X", y_key: str | None = "y") -> tuple[np.ndarray, np.ndarray | None]:
+    """x (N, T, D) float32 and the raw ``y`` (N, ...) of an ``.npz`` file (``y_key=None``: x only).
+
+    Unlike :func:`rnnkit.data.sources.read_npz` (class labels), ``y`` keeps its numbers.
+    """
+    p = require_file(path)
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            for k in (x_key, y_key):
+                if k is not None and k not in z:
+                    raise DataError(f"{p}: unknown array {k!r}; the file has {list(z.keys())}")
+            x, y = z[x_key], (z[y_key] if y_key is not None else None)
+    except (OSError, ValueError) as e:
+        if isinstance(e, DataError):
+            raise
+        raise DataError(f"{p}: not a readable .npz file ({e})") from None
+    x = x[:, :, None] if x.ndim == 2 else x
+    if x.ndim != 3 or not np.issubdtype(x.dtype, np.number):
+        raise DataError(f"{p}: {x_key} must be numbers of shape (N, T, D) or (N, T); got {x.dtype} {x.shape}")
+    _check_finite(x, f"{p}: {x_key}")
+    if y is not None:
+        if y.shape[:1] != x.shape[:1] or not np.issubdtype(y.dtype, np.number):
+            raise DataError(f"{p}: {y_key} must be numbers of shape ({x.shape[0]},) or ({x.shape[0]}, K) "
+                            f"to match {x_key}; got {y.dtype} {y.shape}")
+        _check_finite(y, f"{p}: {y_key}")
+    return x.astype(np.float32), y
+
+
+def _check_finite(a: np.ndarray, what: str) -> None:
+    bad = ~np.isfinite(a)
+    if bad.any():
+        pos = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise DataError(f"{what}{list(pos)} is not finite ({a[pos]})")
+
+
 # ------------------------------------------------------------------ scalers
 def make_scaler(kind: str, key: str) -> Scaler | None:
     if kind == "none":
@@ -136,19 +174,15 @@ def load_scalers(run_dir: RunDir) -> dict[str, Scaler | None]:
     return {k: (scaler_from_dict(v, where) if v is not None else None) for k, v in raw.items()}
 
 
-def affine_inverse(scaler: Scaler | None, columns: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(a, b)`` with ``original = a * scaled + b`` per column (identity for no scaler).
+def affine_inverse(scaler: Scaler | None, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(a, b)`` (width,) with ``original = a * scaled + b`` per column (identity without a scaler).
 
     Both scalers are per-feature affine maps, so two inverse transforms recover them.
     """
     if scaler is None:
-        n = len(columns) if columns is not None else 1
-        return np.ones(n), np.zeros(n)
-    width = len(scaler.to_dict()["mean" if isinstance(scaler, StandardScaler) else "data_min"])
+        return np.ones(width), np.zeros(width)
     b = scaler.inverse_transform(np.zeros((1, width)))[0]
-    a = scaler.inverse_transform(np.ones((1, width)))[0] - b
-    cols = columns if columns is not None else list(range(width))
-    return a[cols], b[cols]
+    return scaler.inverse_transform(np.ones((1, width)))[0] - b, b
 
 
 def apply_scaler(scaler: Scaler | None, x: np.ndarray) -> np.ndarray:

@@ -286,7 +286,7 @@ class ClassifyTask(Task):
         if fmt in TEXT_FORMATS:
             raise DataError(f"{source}: a {fmt} file cannot feed a model trained on numeric inputs")
         if fmt == "npz":
-            x = _npz_inputs(source)
+            x = seq.read_npz_arrays(source, y_key=None)[0]
         else:
             x = read_ucr(source)[0]
         self._check_shape(x, source)
@@ -313,23 +313,3 @@ def _as_split(part: Any) -> _Split | None:
     if part is None:
         return None
     return _Split(part.texts, part.labels) if hasattr(part, "texts") else _Split(part.x, part.y)
-
-
-def _npz_inputs(path: str | Path) -> np.ndarray:
-    """``X`` of an ``.npz`` file for prediction (``y`` may be absent)."""
-    from rnnkit.data._files import require_file
-
-    p = require_file(path)
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            if "X" not in z:
-                raise DataError(f"{p}: unknown array 'X'; the file has {list(z.keys())}")
-            x = z["X"]
-    except (OSError, ValueError) as e:
-        if isinstance(e, DataError):
-            raise
-        raise DataError(f"{p}: not a readable .npz file ({e})") from None
-    x = x[:, :, None] if x.ndim == 2 else x
-    if x.ndim != 3 or not np.issubdtype(x.dtype, np.number) or not np.isfinite(x).all():
-        raise DataError(f"{p}: X must be finite numbers of shape (N, T, D) or (N, T); got {x.dtype} {x.shape}")
-    return x.astype(np.float32)
