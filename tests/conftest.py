@@ -26,11 +26,15 @@ def datasets_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def _deterministic_torch():
-    """Every test starts from the same torch seed; tests that need another set their own."""
+    """Every test starts from the same torch seed, on one thread: the tests run tiny
+    tensors, for which a thread pool only adds contention on a busy 2-core machine."""
     try:
         import torch
     except ImportError:  # the reference tests run without torch
         yield
         return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     torch.manual_seed(0)
     yield
+    torch.set_num_threads(threads)

@@ -29,6 +29,19 @@ _LAZY: dict[str, str] = {
     "RNNCell": "rnnkit.nn",
     "LSTMCell": "rnnkit.nn",
     "GRUCell": "rnnkit.nn",
+    "CRF": "rnnkit.nn",
+    **{name: "rnnkit.models" for name in (
+        "FeedForward", "FeedForwardConfig", "SequenceClassifier", "SequenceClassifierConfig",
+        "SequenceRegressor", "SequenceRegressorConfig", "SequenceTagger", "SequenceTaggerConfig",
+        "LanguageModel", "LanguageModelConfig", "ConditionalGenerator", "ConditionalGeneratorConfig",
+        "Seq2Seq", "Seq2SeqConfig", "build_model",
+    )},
+    **{name: "rnnkit.data" for name in (
+        "Vocab", "CharTokenizer", "WordTokenizer", "pad_sequences", "one_hot", "Batch", "SequenceDataset",
+        "BucketBatchSampler", "LMBatches", "make_windows", "StandardScaler", "MinMaxScaler",
+    )},
+    **{name: "rnnkit.train" for name in ("Trainer", "TrainConfig")},
+    **{name: "rnnkit.config" for name in ("load_config", "dump_config")},
 }
 
 __all__ = [
@@ -57,4 +70,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static type checkers and IDEs see the real names
-    from rnnkit.nn import GRUCell, LSTMCell, Recurrent, RNNCell, Trace
+    from rnnkit.config import dump_config, load_config
+    from rnnkit.data import (Batch, BucketBatchSampler, CharTokenizer, LMBatches, MinMaxScaler, SequenceDataset,
+                             StandardScaler, Vocab, WordTokenizer, make_windows, one_hot, pad_sequences)
+    from rnnkit.models import (ConditionalGenerator, ConditionalGeneratorConfig, FeedForward, FeedForwardConfig,
+                               LanguageModel, LanguageModelConfig, Seq2Seq, Seq2SeqConfig, SequenceClassifier,
+                               SequenceClassifierConfig, SequenceRegressor, SequenceRegressorConfig, SequenceTagger,
+                               SequenceTaggerConfig, build_model)
+    from rnnkit.nn import CRF, GRUCell, LSTMCell, Recurrent, RNNCell, Trace
+    from rnnkit.train import TrainConfig, Trainer

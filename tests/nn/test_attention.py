@@ -10,7 +10,6 @@ from rnnkit.nn.attention import (
     AdditiveAttention,
     DotAttention,
     GeneralAttention,
-    lengths_to_mask,
     make_attention,
 )
 
@@ -78,8 +77,10 @@ def test_values_differ_from_keys():
     torch.testing.assert_close(context, torch.einsum("bs,bsv->bv", weights, values))
 
 
-def test_lengths_to_mask():
-    assert lengths_to_mask(torch.tensor([1, 3]), 3).tolist() == [[True, False, False], [True, True, True]]
+def test_length_mask():
+    from rnnkit.nn import length_mask
+
+    assert length_mask(torch.tensor([1, 3]), 3).tolist() == [[True, False, False], [True, True, True]]
 
 
 def test_errors_name_the_argument():

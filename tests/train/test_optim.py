@@ -66,3 +66,19 @@ def test_step_and_plateau_and_state_round_trip():
     s2 = build_schedule(opt2, ScheduleConfig(name="plateau", patience=1, factor=0.5, min_lr=0.3))
     s2.load_state_dict(s.state_dict())
     assert s2.get_last_lr() == s.get_last_lr() and s2.state_dict() == s.state_dict()
+
+
+def test_a_second_schedule_on_the_same_optimizer_keeps_the_configured_lr():
+    """The Trainer builds a schedule at construction and again in fit(); the warm-up
+    factor applied by the first must not shrink the base lr of the second."""
+    import torch
+
+    from rnnkit.train.optim import LRSchedule, OptimConfig, ScheduleConfig, build_optimizer
+
+    opt = build_optimizer(torch.nn.Linear(2, 1).parameters(), OptimConfig(name="adam", lr=3e-3))
+    cfg = ScheduleConfig(name="cosine", warmup_steps=5)
+    LRSchedule(opt, cfg, total_steps=60)  # applies the first warm-up factor, 1/6
+    second = LRSchedule(opt, cfg, total_steps=60)
+    for _ in range(5):
+        second.step()
+    assert abs(opt.param_groups[0]["lr"] - 3e-3) < 1e-12  # warm-up done: the full configured lr

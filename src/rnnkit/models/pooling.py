@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.errors import ConfigError, ShapeError
-from rnnkit.nn.attention import lengths_to_mask
+from rnnkit.nn.sequence import length_mask
 
 __all__ = [
     "POOLINGS",
@@ -86,7 +86,7 @@ class MeanPooling(Pooling):
 
     def forward(self, outputs: Tensor, lengths: Tensor) -> tuple[Tensor, None]:
         # Recurrent zeroes padded outputs, but pooling must not rely on its caller.
-        mask = lengths_to_mask(lengths, outputs.shape[1]).unsqueeze(-1).to(outputs.dtype)
+        mask = length_mask(lengths, outputs.shape[1]).unsqueeze(-1).to(outputs.dtype)
         return (outputs * mask).sum(1) / lengths.to(outputs.dtype).unsqueeze(1), None
 
     def stream(self, outputs: Tensor, state: Any) -> tuple[Tensor, Any]:
@@ -99,7 +99,7 @@ class MaxPooling(Pooling):
     name = "max"
 
     def forward(self, outputs: Tensor, lengths: Tensor) -> tuple[Tensor, None]:
-        mask = lengths_to_mask(lengths, outputs.shape[1]).unsqueeze(-1)
+        mask = length_mask(lengths, outputs.shape[1]).unsqueeze(-1)
         return outputs.masked_fill(~mask, float("-inf")).amax(dim=1), None
 
     def stream(self, outputs: Tensor, state: Any) -> tuple[Tensor, Any]:
@@ -124,7 +124,7 @@ class AttentionPooling(Pooling):
         return self.v(torch.tanh(self.proj(outputs))).squeeze(-1)  # (B, T)
 
     def forward(self, outputs: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        mask = lengths_to_mask(lengths, outputs.shape[1])
+        mask = length_mask(lengths, outputs.shape[1])
         weights = torch.softmax(self.scores(outputs).masked_fill(~mask, float("-inf")), dim=-1)
         return torch.bmm(weights.unsqueeze(1), outputs).squeeze(1), weights
 
@@ -166,7 +166,7 @@ class FlattenPooling(Pooling):
         B, T, F = outputs.shape
         if T > self.max_len:
             raise ShapeError(f"flatten pooling takes at most max_len={self.max_len} steps; got T={T}")
-        mask = lengths_to_mask(lengths, T).unsqueeze(-1).to(outputs.dtype)
+        mask = length_mask(lengths, T).unsqueeze(-1).to(outputs.dtype)
         padded = outputs.new_zeros(B, self.max_len, F)
         padded[:, :T] = outputs * mask
         return padded.reshape(B, self.max_len * F), None

@@ -5,6 +5,8 @@ parameter names and gate order; ``Recurrent`` owns time, layers, directions, len
 and the fused/unrolled switch.
 """
 
+from rnnkit.nn.attention import AdditiveAttention, Attention, DotAttention, GeneralAttention, make_attention
+from rnnkit.nn.crf import CRF
 from rnnkit.nn.gru_cell import GRUCell, gru_step
 from rnnkit.nn.lstm_cell import LSTMCell, lstm_step
 from rnnkit.nn.recurrent import Recurrent
@@ -15,6 +17,12 @@ from rnnkit.nn.trace import Trace
 __all__ = [
     "Recurrent",
     "Trace",
+    "CRF",
+    "Attention",
+    "DotAttention",
+    "GeneralAttention",
+    "AdditiveAttention",
+    "make_attention",
     "RNNCell",
     "LSTMCell",
     "GRUCell",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from rnnkit.nn.sequence import length_mask
 from rnnkit.errors import ConfigError, ShapeError
 
 __all__ = [
@@ -31,14 +32,7 @@ __all__ = [
     "AdditiveAttention",
     "ATTENTION_KINDS",
     "make_attention",
-    "lengths_to_mask",
 ]
-
-
-def lengths_to_mask(lengths: Tensor, max_len: int) -> Tensor:
-    """Boolean mask (B, max_len), True at real steps ``t < lengths[b]``."""
-    steps = torch.arange(max_len, device=lengths.device)
-    return steps.unsqueeze(0) < lengths.unsqueeze(1)
 
 
 class Attention(nn.Module):
@@ -70,7 +64,7 @@ class Attention(nn.Module):
         q = query.unsqueeze(1) if single else query  # (B, Tq, Q)
         scores = self.score(q, keys)  # (B, Tq, Ts)
         if lengths is not None:
-            mask = lengths_to_mask(lengths.to(keys.device), keys.shape[1])  # (B, Ts)
+            mask = length_mask(lengths.to(keys.device), keys.shape[1])  # (B, Ts)
             scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))
         weights = torch.softmax(scores, dim=-1)
         context = torch.bmm(weights, keys if values is None else values)  # (B, Tq, K)

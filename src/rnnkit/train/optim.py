@@ -92,7 +92,9 @@ class LRSchedule:
         if cfg.name == "cosine" and not total_steps:
             raise ConfigError("schedule.name='cosine' needs the run's total number of steps; got none")
         self.optimizer, self.cfg, self.total_steps = optimizer, cfg, total_steps
-        self.base_lrs = [g["lr"] for g in optimizer.param_groups]
+        # the configured lr, remembered in the group (as torch schedulers do) so that a
+        # second schedule on the same optimizer does not take an already-scaled lr as its base
+        self.base_lrs = [g.setdefault("initial_lr", g["lr"]) for g in optimizer.param_groups]
         self.steps = 0
         self.epochs = 0
         self.plateau_scale = 1.0
