@@ -1,0 +1,104 @@
+"""The command line end to end for language models, the main job and the shared verbs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rnnkit.cli.main import main
+
+TINY = ["--set", "model.hidden_size=16", "--set", "model.embedding_dim=8", "--set", "data.batch_size=4",
+        "--set", "data.seq_len=16", "--quiet"]
+
+
+@pytest.fixture
+def text_file(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("the cat sat on the mat.\nthe dog sat on the log.\n" * 40, encoding="utf-8")
+    return path
+
+
+def test_version_and_recipes(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert main(["recipes"]) == 0
+    assert "shakespeare-quick" in capsys.readouterr().out
+
+
+def test_train_evaluate_predict_generate_lm(tmp_path, text_file, capsys):
+    run = tmp_path / "run"
+    config = tmp_path / "lm.toml"
+    config.write_text('task = "lm"\n[train]\nepochs = 3\n[train.optim]\nlr = 0.01\n', encoding="utf-8")
+    assert main(["train", str(config), "--data", str(text_file), "--out", str(run), *TINY]) == 0
+    out = capsys.readouterr().out
+    assert f"run directory: {run}" in out and "validation: loss=" in out
+    for name in ("config.toml", "model.safetensors", "vocab.json", "metrics.csv", "report.md"):
+        assert (run / name).is_file(), name
+    assert len((run / "metrics.csv").read_text().splitlines()) == 4  # header + 3 epochs
+
+    assert main(["evaluate", str(run), "--data", str(text_file)]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["nll"] < 3.0  # well under uniform over the ~20 symbols (log 20 = 3.0)
+
+    assert main(["predict", str(run), str(text_file), "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "text,nll,ppl,bits_per_token" and len(lines) == 81
+
+    assert main(["generate", str(run), "--prime", "the ", "--length", "30", "--temperature", "0"]) == 0
+    sample = capsys.readouterr().out.rstrip("\n")
+    assert sample.startswith("the ") and len(sample) == 34
+    assert main(["generate", str(run), "--prime", "the ", "--length", "30", "--temperature", "0"]) == 0
+    assert capsys.readouterr().out.rstrip("\n") == sample  # greedy is deterministic
+
+
+def test_resume_continues_an_interrupted_run(tmp_path, text_file, capsys):
+    run = tmp_path / "run"
+    args = ["train", "lm-missing.toml"]
+    assert main(args) == 2
+    assert "does not exist" in capsys.readouterr().err
+    config = tmp_path / "lm.toml"
+    config.write_text('task = "lm"\n[train]\nepochs = 2\nmax_steps = 4\n', encoding="utf-8")
+    assert main(["train", str(config), "--data", str(text_file), "--out", str(run), *TINY]) == 0
+    capsys.readouterr()
+    # raise the step limit in the saved config and continue from the checkpoint
+    cfg = (run / "config.toml").read_text().replace("max_steps = 4", "max_steps = 8")
+    (run / "config.toml").write_text(cfg)
+    assert main(["resume", str(run)]) == 0
+    assert "after 8 steps" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["train", "shakespeare-quick", "--set", "nope=1"], "unknown config key nope"),
+        (["train", "shakespeare-quick", "--set", "train.max_steps=abc"], "train.max_steps must be int or none; got 'abc'"),
+        (["train", "no-such-recipe"], "no config file or built-in recipe named 'no-such-recipe'"),
+        (["evaluate", "/nonexistent/run"], "/nonexistent/run is not a run directory: config.toml is missing"),
+    ],
+)
+def test_user_errors_exit_2_with_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_generate_refuses_unknown_characters(tmp_path, text_file, capsys):
+    run = tmp_path / "run"
+    config = tmp_path / "lm.toml"
+    config.write_text('task = "lm"\n[train]\nmax_steps = 2\n', encoding="utf-8")
+    assert main(["train", str(config), "--data", str(text_file), "--out", str(run), *TINY]) == 0
+    assert main(["generate", str(run), "--prime", "QZ"]) == 2
+    assert "--prime has characters the model never saw: ['Q', 'Z']" in capsys.readouterr().err
+
+
+def test_main_job_runs_end_to_end_on_the_bundled_corpus(tmp_path, capsys):
+    """The README's main job, cut to 3 steps of a tiny model: trains, samples, names the run dir."""
+    run = tmp_path / "main"
+    overrides = ["--set", "train.max_steps=3", "--set", "model.hidden_size=16", "--set", "data.batch_size=8",
+                 "--set", "generate.length=40", "--set", "train.quiet=true"]
+    assert main(["main", "--out", str(run), *overrides]) == 0
+    out = capsys.readouterr().out
+    assert "Tiny Shakespeare" in out and "--- sample" in out and f"run directory: {run}" in out
+    assert (run / "model.safetensors").is_file()
