@@ -1,0 +1,91 @@
+"""Task ``forecast`` end to end through rnnkit.tasks.runner: CSV series, chronological split, scaler.json."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rnnkit.errors import ConfigError, DataError
+from rnnkit.tasks import runner
+from seqtask_helpers import one_torch_thread  # noqa: F401 (autouse fixture)
+from seqtask_helpers import assert_run_files, train_run
+
+TOML = """
+task = "forecast"
+[data]
+target_columns = ["temp"]
+input_len = 12
+horizon = 3
+batch_size = 16
+[model]
+cell = "lstm"
+hidden_size = 11
+[train]
+epochs = 10
+"""
+
+
+def write_series(path, n: int, seed: int = 0, start: int = 0):
+    """A noisy seasonal 'temp' (period 8) in large units, plus a helper column."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(start, start + n)
+    temp = 200 + 30 * np.sin(2 * np.pi * t / 8) + rng.normal(0, 1, n)
+    hum = 0.5 + 0.1 * np.cos(2 * np.pi * t / 8)
+    lines = ["time,hum,temp"] + [f"t{i},{h:.5f},{v:.5f}" for i, h, v in zip(t, hum, temp)]
+    path.write_text("\n".join(lines) + "\n")
+    return temp
+
+
+def test_forecast_learns_season_and_round_trips(tmp_path):
+    temp = write_series(tmp_path / "series.csv", 400)
+    res = train_run(tmp_path, TOML, data=str(tmp_path / "series.csv"))
+    assert_run_files(res.run_dir, "scaler.json", "inputs.json")
+    scaler = json.loads((res.run_dir / "scaler.json").read_text())["series"]
+    n_train = 280  # 0.7 of 400: the scaler saw the training rows only
+    assert scaler["mean"][1] == pytest.approx(temp[:n_train].mean(), rel=1e-5)
+    assert res.task.features == ["hum", "temp"]  # the time column is not a feature
+
+    # a naive "repeat the last value" forecast, in original units, over the test windows
+    test_rows = temp[280 - 12:]
+    naive = np.mean([np.abs(test_rows[i + 12 : i + 15] - test_rows[i + 11]).mean() for i in range(len(test_rows) - 14)])
+    assert res.test_metrics["mae_orig"] < 0.5 * naive
+    assert res.test_metrics["mae_orig"] == pytest.approx(res.test_metrics["mae"] * scaler["std"][1], rel=1e-3)
+    assert "standardised" in (res.run_dir / "report.md").read_text()
+
+    write_series(tmp_path / "later.csv", 60, seed=1, start=400)
+    m = runner.evaluate(res.run_dir, tmp_path / "later.csv")
+    assert m["mae_orig"] < 0.5 * naive
+
+    rows = runner.predict(res.run_dir, str(tmp_path / "later.csv"))
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    truth = 200 + 30 * np.sin(2 * np.pi * np.arange(460, 463) / 8)
+    assert np.abs(np.array([r["temp"] for r in rows]) - truth).mean() < naive
+
+
+def test_separate_files_and_feature_columns(tmp_path):
+    write_series(tmp_path / "train.csv", 120)
+    write_series(tmp_path / "val.csv", 40, seed=2, start=120)
+    res = train_run(tmp_path, TOML, ["data.feature_columns=temp", "train.epochs=2", "model.kind=feedforward"],
+                    data=str(tmp_path / "train.csv"), val=str(tmp_path / "val.csv"))
+    assert res.task.features == ["temp"]
+    assert res.fit.epochs_completed == 2
+    assert {"mae", "mae_orig", "rmse_orig"} <= set(res.val_metrics)
+    assert len(runner.predict(res.run_dir, str(tmp_path / "val.csv"))) == 3
+
+
+def test_errors(tmp_path):
+    write_series(tmp_path / "s.csv", 30)
+    with pytest.raises(ConfigError, match=r"data.target_columns must name at least one column"):
+        train_run(tmp_path, TOML, ["data.target_columns=[]"], data=str(tmp_path / "s.csv"))
+    with pytest.raises(DataError, match=r"s.csv: line 1: unknown target column 'pressure'"):
+        train_run(tmp_path, TOML, ["data.target_columns=pressure"], data=str(tmp_path / "s.csv"))
+    write_series(tmp_path / "short.csv", 12)
+    with pytest.raises(DataError, match=r"short.csv: series has 9 steps; a window needs input_len \+ horizon = 15"):
+        train_run(tmp_path, TOML, data=str(tmp_path / "short.csv"))  # 9 training rows cannot hold a window
+    with pytest.raises(ConfigError, match=r"data.split must be 3 fractions"):
+        train_run(tmp_path, TOML, ["data.split=[0.9,0.2,0.1]"], data=str(tmp_path / "s.csv"))
+    (tmp_path / "empty.csv").write_text("time,hum,temp\n")
+    with pytest.raises(DataError, match=r"empty.csv: has a header but no data rows"):
+        train_run(tmp_path, TOML, data=str(tmp_path / "empty.csv"))
