@@ -23,7 +23,7 @@ from rnnkit.errors import ConfigError, DataError
 from rnnkit.models import LanguageModel, LanguageModelConfig
 from rnnkit.tasks.base import PreparedData, Task
 from rnnkit.tasks.registry import register
-from rnnkit.train import MeanNLL, RunDir, StepResult, TrainConfig
+from rnnkit.train import MeanNLL, RunDir, StepResult, TrainConfig, distributed
 
 VOCAB_FILE = "vocab.json"
 
@@ -88,8 +88,9 @@ class LanguageModelTask(Task):
 
     # ------------------------------------------------------------- data
     def _batches(self, ids) -> LMBatches:
+        """Contiguous streams; under DDP each process reads its own shard of the corpus."""
         d = self.config.data
-        return LMBatches(ids, d.batch_size, d.seq_len)
+        return LMBatches(ids, d.batch_size, d.seq_len, rank=distributed.rank(), world_size=distributed.world_size())
 
     def _encode_file(self, path: str | Path):
         d = self.config.data
