@@ -164,3 +164,38 @@ def test_numeric_model_rejects_text_input(tmp_path):
     np.savez(tmp_path / "wide.npz", X=np.zeros((2, 5, 4)), y=np.zeros(2))
     with pytest.raises(DataError, match=r"wide.npz: series must have shape \(T, D\) = \(5, 3\) as in training; got \(5, 4\)"):
         runner.evaluate(res.run_dir, tmp_path / "wide.npz")
+
+
+@pytest.mark.integration
+def test_mnist_recipe_on_real_mnist(datasets_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNKIT_DATA", str(datasets_dir))
+    cfg = runner.load_run_config("mnist-lstm", ["train.max_steps=60", "train.epochs=1", "model.hidden_size=32",
+                                                "train.device=cpu"])
+    res = runner.train(cfg, tmp_path / "run", quiet=True)
+    assert res.fit.global_step == 60
+    info = res.task.prepare(None).info
+    assert (info["train examples"], info["validation examples"], info["test examples"]) == (54000, 6000, 10000)
+    assert (info["steps"], info["features"]) == (28, 28)
+    assert res.test_metrics["accuracy"] > 0.2  # 60 steps already beat chance (0.1)
+
+
+def test_cli_train_evaluate_predict_text(tmp_path, capsys):
+    from rnnkit.cli.main import main
+
+    train = write_table(tmp_path / "train.csv", sentiment_rows(120, 0), "csv")
+    cfg = tmp_path / "cls.toml"
+    cfg.write_text(TEXT_TOML)
+    run = tmp_path / "run"
+    assert main(["train", str(cfg), "--data", str(train), "--out", str(run), "--set", "train.epochs=6",
+                 "--set", "train.optim.lr=0.01", "--set", "train.device=cpu", "--quiet"]) == 0
+    assert f"run directory: {run}" in capsys.readouterr().out
+    assert main(["evaluate", str(run), "--data", str(train)]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] > 0.8
+    lines = tmp_path / "lines.txt"
+    lines.write_text("a great plot\nawful film\n")
+    assert main(["predict", str(run), str(lines), "--format", "csv"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "text,label,probability,p_neg,p_pos"
+    assert [r.split(",")[1] for r in out[1:]] == ["pos", "neg"]
+    assert main(["train", str(cfg), "--data", str(train), "--set", "data.tokens=bytes", "--out", str(tmp_path / "bad")]) == 2
+    assert "data.tokens must be one of 'word', 'char'; got 'bytes'" in capsys.readouterr().err

@@ -89,3 +89,35 @@ def test_errors(tmp_path):
     (tmp_path / "empty.csv").write_text("time,hum,temp\n")
     with pytest.raises(DataError, match=r"empty.csv: has a header but no data rows"):
         train_run(tmp_path, TOML, data=str(tmp_path / "empty.csv"))
+
+
+@pytest.mark.integration
+def test_ett_recipe_on_real_etth1(datasets_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNKIT_DATA", str(datasets_dir))
+    cfg = runner.load_run_config("ett-forecast", ["train.max_steps=3", "train.epochs=1", "model.hidden_size=8",
+                                                  "train.device=cpu"])
+    res = runner.train(cfg, tmp_path / "run", quiet=True)
+    assert res.fit.global_step == 3
+    assert res.task.features == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
+    # the standard split: 8640 training rows → 8640 - 96 - 24 + 1 windows
+    assert len(res.task.prepare(None).train.dataset) == 8521
+    assert {"mae", "mse", "mae_orig"} <= set(res.test_metrics)
+
+
+def test_cli_train_evaluate_predict_csv(tmp_path, capsys):
+    from rnnkit.cli.main import main
+
+    write_series(tmp_path / "series.csv", 120)
+    cfg = tmp_path / "fc.toml"
+    cfg.write_text(TOML)
+    run = tmp_path / "run"
+    assert main(["train", str(cfg), "--data", str(tmp_path / "series.csv"), "--out", str(run),
+                 "--set", "train.epochs=2", "--set", "train.device=cpu", "--quiet"]) == 0
+    assert "test: loss=" in capsys.readouterr().out
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "series.csv")]) == 0
+    assert {"mae", "mae_orig"} <= set(json.loads(capsys.readouterr().out))
+    assert main(["predict", str(run), str(tmp_path / "series.csv"), "--format", "csv"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "step,temp" and len(out) == 4
+    assert main(["train", str(cfg), "--data", str(tmp_path / "series.csv"), "--set", "data.horizon=0", "--out", str(tmp_path / "bad")]) == 2
+    assert "data.horizon must be >= 1; got 0" in capsys.readouterr().err

@@ -106,3 +106,23 @@ def test_errors(tmp_path):
     np.savez(tmp_path / "nan.npz", X=np.zeros((4, 3, 2)), y=np.array([1.0, np.nan, 0, 0]))
     with pytest.raises(DataError, match=r"nan.npz: y\[1\] is not finite"):
         train_run(tmp_path, TOML, data=str(tmp_path / "nan.npz"))
+
+
+def test_cli_train_evaluate_predict_npz(tmp_path, capsys):
+    from rnnkit.cli.main import main
+
+    x, y = mean_task(60, 5, 3, 0)
+    np.savez(tmp_path / "train.npz", X=x, y=y)
+    cfg = tmp_path / "reg.toml"
+    cfg.write_text(TOML)
+    run = tmp_path / "run"
+    assert main(["train", str(cfg), "--data", str(tmp_path / "train.npz"), "--out", str(run),
+                 "--set", "train.epochs=2", "--set", "train.device=cpu", "--quiet"]) == 0
+    assert main(["evaluate", str(run)]) == 0  # the held-out validation part
+    out = capsys.readouterr().out
+    assert "mae_orig" in out.split("run directory:")[1]
+    assert main(["predict", str(run), str(tmp_path / "train.npz")]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 60 and set(rows[0]) == {"index", "y"}
+    assert main(["predict", str(run), str(tmp_path / "missing.npz")]) == 2
+    assert "file not found" in capsys.readouterr().err
