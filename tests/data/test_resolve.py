@@ -79,3 +79,15 @@ def test_every_builtin_spec_has_a_url_and_sha256():
     for spec in resolve_mod.SPECS.values():
         for f in spec.files:
             assert f.url.startswith("https://") and len(f.sha256) == 64
+
+
+def test_rnnkit_data_folder_with_the_imdb_csv_counts_as_present(tmp_path, monkeypatch):
+    """A shared copy that stores IMDB as one CSV (as ../shared/datasets does) is used, not downloaded."""
+    import importlib
+
+    resolve_module = importlib.import_module("rnnkit.data.sources.resolve")
+    (tmp_path / "imdb").mkdir()
+    (tmp_path / "imdb" / "IMDB_Dataset.csv.gz").write_bytes(b"")
+    monkeypatch.setenv("RNNKIT_DATA", str(tmp_path))
+    monkeypatch.setattr(resolve_module, "fetch", lambda url: (_ for _ in ()).throw(AssertionError("downloaded")))
+    assert resolve_module.resolve("imdb") == tmp_path / "imdb"

@@ -101,9 +101,9 @@ def train(cfg: Any, out: str | Path, *, resume: bool = False, quiet: bool | None
         cfg.train.quiet = quiet
     run = RunDir(out)
     task = get_task(cfg.task)(cfg)
+    data = task.prepare(run)  # validates the data settings before anything describes the run
     if not resume:
         run.save_config(cfg)
-    data = task.prepare(run)
     model = task.build_model()
     trainer = Trainer(model, task.objective(), cfg.train, run)
     fit = trainer.fit(data.train, data.val, resume=resume)

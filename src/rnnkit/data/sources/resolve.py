@@ -48,6 +48,9 @@ class DatasetSpec:
     name: str
     files: tuple[RemoteFile, ...]
     note: str = ""
+    # other local layouts the loader also reads (e.g. IMDB as one CSV): a folder holding
+    # any of these counts as present, so $RNNKIT_DATA can point at such a copy
+    alternatives: tuple[str, ...] = ()
 
 
 _GH = "https://raw.githubusercontent.com"
@@ -77,6 +80,7 @@ SPECS: dict[str, DatasetSpec] = {
                 ),
             ),
             "Maas et al., Learning Word Vectors for Sentiment Analysis, ACL 2011.",
+            alternatives=("IMDB_Dataset.csv.gz", "IMDB_Dataset.csv", "aclImdb"),
         ),
         DatasetSpec(
             "tinyshakespeare",
@@ -142,6 +146,8 @@ def fetch(url: str) -> bytes:
 
 
 def _has_all(folder: Path, spec: DatasetSpec) -> bool:
+    if any((folder / name).exists() for name in spec.alternatives):
+        return True
     return all((folder / f.name).is_file() or (folder / f"{f.name}.gz").is_file() for f in spec.files)
 
 
