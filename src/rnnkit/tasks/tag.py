@@ -224,7 +224,8 @@ class TagTask(Task):
         info = {"data": d.path or d.dataset, "words": len(self.words),
                 "characters": len(self.chars) if self.chars is not None else "none", "tags": len(self.tags),
                 "entity F1": looks_like_chunks(self.tags)}
-        info.update({f"{name} sentences": len(s) for name, s in encoded.items() if s is not None})
+        names = {"train": "train", "val": "validation", "test": "test"}
+        info.update({f"{names[k]} sentences": len(s) for k, s in encoded.items() if s is not None})
         return PreparedData(batches["train"], batches["val"], batches["test"], info)
 
     def load_artifacts(self, run_dir: RunDir) -> None:
