@@ -14,6 +14,7 @@ import numpy as np
 
 from rnnkit.data._files import PathLike, read_text, require_file
 from rnnkit.data.sources.containers import ArrayClassData, ArrayExamples, encode_labels, label_names
+from rnnkit.data.numbers import parse_numbers
 from rnnkit.errors import DataError
 
 __all__ = ["read_npz", "read_ucr", "load_numeric"]
@@ -69,20 +70,7 @@ def read_ucr(path: PathLike) -> tuple[np.ndarray, list[str], list[int]]:
         lines.append(n)
     if not rows:
         raise DataError(f"{p}: no series found")
-    try:
-        x = np.array(rows, dtype=np.float64)
-    except ValueError:
-        for r, n in zip(rows, lines):
-            for c, v in enumerate(r, 2):
-                try:
-                    float(v)
-                except ValueError:
-                    raise DataError(f"{p}: line {n}: column {c}: not a number: {v!r}") from None
-        raise
-    bad = ~np.isfinite(x)
-    if bad.any():
-        r, c = (int(v) for v in np.argwhere(bad)[0])
-        raise DataError(f"{p}: line {lines[r]}: column {c + 2}: value is not finite ({rows[r][c].strip()})")
+    x = parse_numbers(rows, lines, list(range(2, width + 1)), p)  # columns numbered from 1; the label is 1
     return x.astype(np.float32)[:, :, None], labels, lines
 
 

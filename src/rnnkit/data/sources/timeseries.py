@@ -26,6 +26,7 @@ from rnnkit.data._files import PathLike, find_in_folder, read_text
 from rnnkit.data.scalers import MinMaxScaler, StandardScaler
 from rnnkit.data.sources.resolve import resolve
 from rnnkit.data.windows import make_windows, split_sizes
+from rnnkit.data.numbers import parse_numbers
 from rnnkit.errors import ConfigError, DataError
 
 __all__ = ["SeriesData", "WindowSplits", "read_csv_series", "load_csv_series", "load_etth1", "ETTH1_SIZES"]
@@ -150,20 +151,7 @@ def read_csv_series(
         raise DataError(f"{p}: line {reader.line_num}: malformed CSV ({e})") from None
     if not cells:
         raise DataError(f"{p}: has a header but no data rows")
-    try:
-        values = np.array(cells, dtype=np.float64)
-    except ValueError:
-        for r, line in zip(cells, lines):
-            for c, v in zip(use, r):
-                try:
-                    float(v)
-                except ValueError:
-                    raise DataError(f"{p}: line {line}: column {c!r}: not a number: {v!r}") from None
-        raise
-    bad = ~np.isfinite(values)
-    if bad.any():
-        r, c = (int(v) for v in np.argwhere(bad)[0])
-        raise DataError(f"{p}: line {lines[r]}: column {use[c]!r}: value is not finite ({cells[r][c].strip()})")
+    values = parse_numbers(cells, lines, use, p)
     return values, use, (times if tpos is not None else None)
 
 
