@@ -3,7 +3,7 @@
 Data: CoNLL column files or CoNLL-U (token and tag columns configurable), or the
 built-in CoNLL-2003 (``data.dataset = "conll2003"``, used when ``data.path`` is not
 set). The word vocabulary (optionally lowercased; rare words → unk), the character
-vocabulary (for character features) and the tag set are fitted on the training
+vocabulary (with ``data.char_features``) and the tag set are fitted on the training
 part only and saved in the run directory.
 
 Batches: a sentence's inputs are its word ids (T,), or with character features a
