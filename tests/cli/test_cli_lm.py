@@ -46,6 +46,12 @@ def test_train_evaluate_predict_generate_lm(tmp_path, text_file, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "text,nll,ppl,bits_per_token" and len(lines) == 81
 
+    # settings that leave the model alone can change at predict time; the model's cannot
+    assert main(["predict", str(run), str(text_file), "--set", "generate.length=5"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(run), str(text_file), "--set", "model.hidden_size=99"]) == 2
+    assert "does not fit the model described by config.toml" in capsys.readouterr().err
+
     assert main(["generate", str(run), "--prime", "the ", "--length", "30", "--temperature", "0"]) == 0
     sample = capsys.readouterr().out.rstrip("\n")
     assert sample.startswith("the ") and len(sample) == 34

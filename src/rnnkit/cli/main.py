@@ -49,12 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="loss and metrics of a trained run")
     p.add_argument("run_dir")
     p.add_argument("--data", help="a file in the task's format (default: the config's test or validation data)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="change a setting that does not alter the model, e.g. --set decode.beam_size=4")
 
     p = sub.add_parser("predict", help="predictions of a trained run for a file or stdin")
     p.add_argument("run_dir")
     p.add_argument("input", help="input file, or - for stdin (one example per line for text tasks)")
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     p.add_argument("--output", help="write here instead of stdout")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="change a setting that does not alter the model, e.g. --set decode.beam_size=4")
 
     p = sub.add_parser("generate", help="sample text from a trained language model")
     p.add_argument("run_dir")
@@ -122,7 +126,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from rnnkit.tasks import runner
 
-    print(json.dumps(runner.evaluate(args.run_dir, args.data), indent=2))
+    print(json.dumps(runner.evaluate(args.run_dir, args.data, args.overrides), indent=2))
     return 0
 
 
@@ -130,7 +134,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from rnnkit.tasks import runner
 
     source = sys.stdin.read().splitlines() if args.input == "-" else args.input
-    rows = runner.predict(args.run_dir, source)
+    rows = runner.predict(args.run_dir, source, args.overrides)
     text = _format_rows(rows, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

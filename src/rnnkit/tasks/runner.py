@@ -142,9 +142,11 @@ def load_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> tuple[Task, 
     return task, model
 
 
-def evaluate(run_dir: str | Path, data: str | Path | None = None) -> dict[str, float]:
-    """Loss and metrics of a trained run on ``data`` (default: the config's test, else val split)."""
-    task, model = load_run(run_dir)
+def evaluate(run_dir: str | Path, data: str | Path | None = None, overrides: Sequence[str] = ()) -> dict[str, float]:
+    """Loss and metrics of a trained run on ``data`` (default: the config's test, else val split).
+
+    ``overrides`` change settings that do not alter the model (e.g. ``decode.beam_size=4``)."""
+    task, model = load_run(run_dir, overrides)
     if data is not None:
         batches = task.evaluation_data(data)
     else:
@@ -157,7 +159,7 @@ def evaluate(run_dir: str | Path, data: str | Path | None = None) -> dict[str, f
     return Trainer(model, task.objective(), cfg.train, None).evaluate(batches)
 
 
-def predict(run_dir: str | Path, source: str | Path | list[str]) -> list[dict[str, Any]]:
-    """Predictions of a trained run for a file or raw lines."""
-    task, model = load_run(run_dir)
+def predict(run_dir: str | Path, source: str | Path | list[str], overrides: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Predictions of a trained run for a file or raw lines (``overrides`` as in :func:`evaluate`)."""
+    task, model = load_run(run_dir, overrides)
     return task.predict(model, source)
