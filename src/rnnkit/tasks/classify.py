@@ -58,6 +58,9 @@ class ClassifyData:
     min_freq: int = 1
     max_vocab: Optional[int] = 20000  # specials included
     max_len: Optional[int] = None  # keep the last max_len tokens of longer texts
+    # text only: feed each token's integer id as one float feature per step (B, T, 1) instead of
+    # through an embedding -- the classic mistake the imdb-int recipe reproduces (ids are not magnitudes)
+    ids_as_features: bool = False
     scale: Literal["standard", "minmax", "none"] = "standard"  # numeric features
     val_fraction: float = 0.1
     split_seed: int = 0
@@ -189,6 +192,8 @@ class ClassifyTask(Task):
             empty = [i for i, a in enumerate(ids) if len(a) == 0]
             for i in empty:  # an empty text still needs one step: the unk token stands for "nothing"
                 ids[i] = np.array([self.vocab.unk_id], dtype=np.int64)  # type: ignore[union-attr]
+            if d.ids_as_features:
+                ids = [a.astype(np.float32)[:, None] for a in ids]  # (T_i, 1): the id as a magnitude
             return SequenceDataset(ids, labels, maxlen=d.max_len)
         x = seq.apply_scaler(self.scaler, inputs)
         return SequenceDataset.from_dense(x, labels)
@@ -255,8 +260,10 @@ class ClassifyTask(Task):
     def build_model(self) -> nn.Module:
         if self.labels is None:
             raise ConfigError("the labels are not known yet: call prepare() or load_artifacts() first")
-        if self.kind == "text":
-            sizes: dict[str, Any] = {"vocab_size": len(self.vocab)}  # type: ignore[arg-type]
+        if self.kind == "text" and self.config.data.ids_as_features:
+            sizes: dict[str, Any] = {"input_size": 1}
+        elif self.kind == "text":
+            sizes = {"vocab_size": len(self.vocab)}  # type: ignore[arg-type]
         else:
             sizes = {"input_size": self.features, "steps": self.steps}
         return seq.build_sequence_model(self.config.model, out_size=len(self.labels), classifier=True, **sizes)
