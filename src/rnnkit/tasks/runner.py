@@ -27,7 +27,7 @@ from rnnkit.errors import CheckpointError, ConfigError
 from rnnkit.tasks.base import Task
 from rnnkit.tasks.registry import get_task
 from rnnkit.tasks.report import write_report
-from rnnkit.train import FitResult, RunDir, Trainer
+from rnnkit.train import FitResult, RunDir, Trainer, seed_everything
 
 RECIPES_PACKAGE = "rnnkit.recipes"
 
@@ -100,6 +100,8 @@ def train(cfg: Any, out: str | Path, *, resume: bool = False, quiet: bool | None
     if quiet is not None:
         cfg.train.quiet = quiet
     run = RunDir(out)
+    # train.seed decides the data order *and* the initial weights: seed before building either
+    seed_everything(cfg.train.seed, cfg.train.deterministic)
     task = get_task(cfg.task)(cfg)
     data = task.prepare(run)  # validates the data settings before anything describes the run
     if not resume:
