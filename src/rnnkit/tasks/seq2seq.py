@@ -1,8 +1,8 @@
 """Task ``seq2seq``: sentence pairs → :class:`~rnnkit.models.Seq2Seq` with attention.
 
 Data: a TSV of ``source<TAB>target`` lines (further columns ignored), or the built-in
-Tatoeba English–French pairs (``data.dataset = "fra-eng"``, used when ``data.path`` is
-not set; ``data.swap`` reverses the direction). Each side has its own tokenizer (char
+Tatoeba English–French pairs (``data.dataset = "fra-eng"``; ``data.path`` is then where
+they live, as for every built-in dataset; ``data.swap`` reverses the direction). Each side has its own tokenizer (char
 or word level) and its own vocabulary, fitted on the training pairs only; the target
 vocabulary frames every sentence with bos/eos. Without ``val_path``/``test_path`` a
 seeded random ``val_fraction``/``test_fraction`` of the pairs is held out.
@@ -46,10 +46,10 @@ TOKENIZERS = "tokenizers.json"
 
 @dataclass
 class PairsData:
-    path: Optional[str] = None  # TSV source<TAB>target; None = the built-in data.dataset
+    path: Optional[str] = None  # your TSV source<TAB>target; with data.dataset: where that dataset lives
     val_path: Optional[str] = None  # else val_fraction of the pairs
     test_path: Optional[str] = None  # else test_fraction of the pairs
-    dataset: Optional[Literal["fra-eng"]] = None  # built-in pairs when path is not set
+    dataset: Optional[Literal["fra-eng"]] = None  # a built-in dataset instead of your own file
     swap: bool = False  # read target<TAB>source (e.g. French → English from fra-eng)
     source_level: Literal["char", "word"] = "word"
     target_level: Literal["char", "word"] = "word"
@@ -156,7 +156,7 @@ class Seq2SeqTask(Task):
                               'unless data.dataset = "fra-eng"')
         fractions = dict(val_fraction=0.0 if d.val_path else d.val_fraction,
                          test_fraction=0.0 if d.test_path else d.test_fraction, seed=d.split_seed)
-        data = load_pairs(d.path, **fractions) if d.path else load_tatoeba_fra(**fractions)
+        data = load_tatoeba_fra(d.path, **fractions) if d.dataset is not None else load_pairs(d.path, **fractions)
         swap = _swapped if d.swap else (lambda p: p)
         train, val, test = (None if p is None else swap(p) for p in (data.train, data.val, data.test))
         val = self._read(d.val_path) if d.val_path else val

@@ -1,8 +1,8 @@
 """Task ``tag``: one tag per token (NER, POS) with :class:`~rnnkit.models.SequenceTagger`.
 
 Data: CoNLL column files or CoNLL-U (token and tag columns configurable), or the
-built-in CoNLL-2003 (``data.dataset = "conll2003"``, used when ``data.path`` is not
-set). The word vocabulary (optionally lowercased; rare words → unk), the character
+built-in CoNLL-2003 (``data.dataset = "conll2003"``; ``data.path`` is then where it lives,
+as for every built-in dataset). The word vocabulary (optionally lowercased; rare words → unk), the character
 vocabulary (with ``data.char_features``) and the tag set are fitted on the training
 part only and saved in the run directory.
 
@@ -53,10 +53,10 @@ _CHUNK_TAG = re.compile(r"^[BIESUL]-.+$")
 
 @dataclass
 class TagData:
-    path: Optional[str] = None  # training file; None = the built-in data.dataset
+    path: Optional[str] = None  # your training file; with data.dataset: where that dataset lives (None: find it)
     val_path: Optional[str] = None  # else val_fraction of the training sentences
     test_path: Optional[str] = None
-    dataset: Optional[Literal["conll2003"]] = None  # built-in data when path is not set
+    dataset: Optional[Literal["conll2003"]] = None  # a built-in dataset instead of your own file
     format: Literal["auto", "conll", "conllu"] = "auto"  # auto: CoNLL-U for *.conllu
     token_column: Union[int, str, None] = None  # None: 0 (CoNLL) / "form" (CoNLL-U)
     tag_column: Union[int, str, None] = None  # None: -1 (CoNLL) / "upos" (CoNLL-U)
@@ -155,8 +155,8 @@ class TagTask(Task):
             raise ConfigError('data.path is required (a CoNLL or CoNLL-U file: --data PATH) '
                               'unless data.dataset = "conll2003"')
         splits: dict[str, tuple[str, TaggedSentences] | None] = {"train": None, "val": None, "test": None}
-        if d.path is None:  # the built-in CoNLL-2003, its tag ids turned back into names
-            data = load_conll2003()
+        if d.dataset is not None:  # the built-in CoNLL-2003 (data.path: where it lives), tag ids back to names
+            data = load_conll2003(d.path)
             for name in splits:
                 s = getattr(data, name)
                 splits[name] = (f"conll2003 {name}", TaggedSentences(
