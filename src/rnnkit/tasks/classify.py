@@ -185,10 +185,13 @@ class ClassifyTask(Task):
                             f"as in training; got {x.shape[1:]}")
 
     # ------------------------------------------------------------- encoding
-    def _dataset(self, inputs: Any, labels: np.ndarray | None) -> SequenceDataset:
+    def _dataset(self, inputs: Any, labels: np.ndarray | None, tokens: list[list[str]] | None = None) -> SequenceDataset:
+        """Encode a split; ``tokens`` are its already tokenized texts, when the caller has them."""
         if self.kind == "text":
             d = self.config.data
-            ids = [self.vocab.encode(self.tokenizer(t)) for t in inputs]  # type: ignore[union-attr]
+            if tokens is None:
+                tokens = [self.tokenizer(t) for t in inputs]  # type: ignore[misc]
+            ids = [self.vocab.encode(t) for t in tokens]  # type: ignore[union-attr]
             empty = [i for i, a in enumerate(ids) if len(a) == 0]
             for i in empty:  # an empty text still needs one step: the unk token stands for "nothing"
                 ids[i] = np.array([self.vocab.unk_id], dtype=np.int64)  # type: ignore[union-attr]
@@ -210,11 +213,10 @@ class ClassifyTask(Task):
         if val is None and d.val_fraction > 0:
             tr, va = seq.random_split(len(train.labels), d.val_fraction, d.split_seed)
             train, val = train.take(tr), train.take(va)
-        if not fitted:
-            self._fit(train)
+        train_tokens = None if fitted else self._fit(train)
         if run_dir is not None:
             self._save(run_dir)
-        train_ds = self._dataset(train.inputs, train.labels)
+        train_ds = self._dataset(train.inputs, train.labels, train_tokens)
         loaders = [None if s is None else seq.eval_loader(self._dataset(s.inputs, s.labels), d.batch_size)
                    for s in (val, test)]
         info = {"input": self.kind, "classes": len(self.labels), "train examples": len(train.labels),  # type: ignore[arg-type]
@@ -226,16 +228,19 @@ class ClassifyTask(Task):
             info.update(steps=self.steps, features=self.features)
         return PreparedData(seq.train_loader(train_ds, d.batch_size, self.config.train.seed), *loaders, info=info)
 
-    def _fit(self, train: _Split) -> None:
+    def _fit(self, train: _Split) -> list[list[str]] | None:
+        """Fit the tokenizer/vocabulary or the scaler on the training part; returns the
+        training texts' tokens (so they are tokenized once), or None for numeric input."""
         d = self.config.data
         if self.kind == "text":
             self.tokenizer = get_tokenizer(d.tokens, lower=d.lower)
-            self.vocab = Vocab.build((self.tokenizer(t) for t in train.inputs), min_freq=d.min_freq,
-                                     max_size=d.max_vocab, bos=None, eos=None)
-        else:
-            self.scaler = seq.make_scaler(d.scale, "data.scale")
-            if self.scaler is not None:
-                self.scaler.fit(train.inputs)
+            tokens = [self.tokenizer(t) for t in train.inputs]
+            self.vocab = Vocab.build(tokens, min_freq=d.min_freq, max_size=d.max_vocab, bos=None, eos=None)
+            return tokens
+        self.scaler = seq.make_scaler(d.scale, "data.scale")
+        if self.scaler is not None:
+            self.scaler.fit(train.inputs)
+        return None
 
     def _save(self, run_dir: RunDir) -> None:
         run_dir.save_json(LABELS_FILE, {"labels": self.labels})
