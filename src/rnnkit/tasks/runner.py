@@ -109,11 +109,20 @@ def train(cfg: Any, out: str | Path, *, resume: bool = False, quiet: bool | None
     model = task.build_model()
     trainer = Trainer(model, task.objective(), cfg.train, run)
     fit = trainer.fit(data.train, data.val, resume=resume)
-    val_metrics = trainer.evaluate(data.val) if data.val is not None else {}
+    val_metrics = _final_validation(fit, cfg) if data.val is not None else {}
+    if data.val is not None and not val_metrics:
+        val_metrics = trainer.evaluate(data.val)
     test_metrics = trainer.evaluate(data.test) if data.test is not None else {}
     wall = time.perf_counter() - start
     write_report(run, cfg, task, model, data.info, fit, val_metrics, test_metrics, wall)
     return RunResult(run.path, fit, val_metrics, test_metrics, wall, task, model)
+
+
+def _final_validation(fit: FitResult, cfg: Any) -> dict[str, float]:
+    """The last epoch's validation metrics when they describe the final weights, else {}."""
+    if not fit.history or cfg.train.restore_best or fit.stop_reason == "interrupted":
+        return {}
+    return {k[len("val_"):]: v for k, v in fit.history[-1].items() if k.startswith("val_")}
 
 
 def resume(run_dir: str | Path, overrides: Sequence[str] = ()) -> RunResult:
