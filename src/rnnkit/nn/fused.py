@@ -26,6 +26,15 @@ def _permute(hx, index: Tensor):
 
 def run_fused(rec, x: Tensor, hx, lengths: Tensor | None):
     """Run ``rec`` over ``x`` (B, T, D) with the fused kernels → ``(output, state)``."""
+    if rec.cell == "lstm" and x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        # oneDNN has no reduced-precision LSTM primitive for this case ("could not create a
+        # primitive descriptor"): run the kernel in float32, still fused, outside autocast
+        with torch.autocast("cpu", enabled=False):
+            return _run(rec, x.float(), tuple(h.float() for h in hx), lengths)
+    return _run(rec, x, hx, lengths)
+
+
+def _run(rec, x: Tensor, hx, lengths: Tensor | None):
     op = _OPS[fused_op_name(rec.cell, rec.nonlinearity)]
     weights = rec.flat_weights()
     kernel_hx = list(hx) if isinstance(hx, tuple) else hx
