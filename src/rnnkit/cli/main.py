@@ -28,6 +28,10 @@ from rnnkit import __version__
 from rnnkit.errors import RnnkitError
 
 
+def _add_set(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnkit", description="Train, evaluate and sample recurrent neural networks.")
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
@@ -38,8 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="training data file (sets data.path)")
     p.add_argument("--val", help="validation data file (sets data.val_path)")
     p.add_argument("--test", help="test data file (sets data.test_path)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set train.epochs=5 (repeatable)")
+    _add_set(p, "override a config value, e.g. --set train.epochs=5 (repeatable)")
     p.add_argument("--out", help="run directory (default: runs/<name>-<time>)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -49,16 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="loss and metrics of a trained run")
     p.add_argument("run_dir")
     p.add_argument("--data", help="a file in the task's format (default: the config's test or validation data)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="change a setting that does not alter the model, e.g. --set decode.beam_size=4")
+    _add_set(p, "change a setting that does not alter the model, e.g. --set decode.beam_size=4")
 
     p = sub.add_parser("predict", help="predictions of a trained run for a file or stdin")
     p.add_argument("run_dir")
     p.add_argument("input", help="input file, or - for stdin (one example per line for text tasks)")
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     p.add_argument("--output", help="write here instead of stdout")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="change a setting that does not alter the model, e.g. --set decode.beam_size=4")
+    _add_set(p, "change a setting that does not alter the model, e.g. --set decode.beam_size=4")
 
     p = sub.add_parser("generate", help="sample text from a trained language model")
     p.add_argument("run_dir")
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("main", help="the bundled main job: a char LSTM on Tiny Shakespeare, then sample text")
     p.add_argument("--out", help="run directory (default: runs/main-<time>)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    _add_set(p, "override a value of the main job's recipe (shakespeare-quick)")
     return parser
 
 
