@@ -1,0 +1,29 @@
+"""conll-ner: BiLSTM-CRF with character CNN features on CoNLL-2003 English, entity F1 on test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from experiments import _recipes
+from experiments.common import result
+
+NAME = "conll-ner"
+
+
+def run(out_dir: Path, datasets: Path) -> dict:
+    res = _recipes.train(NAME, data=str(datasets / "conll2003"))  # the built-in train/valid/test split
+    t, v = res.test_metrics, res.val_metrics
+    f1 = 100 * t["f1"]
+    plot = _recipes.curves(res, out_dir, ("loss", "f1"), "conll-ner: BiLSTM-CRF + char CNN")
+    return result(
+        NAME, "BiLSTM-CRF tagger with character features", demo="BiLSTM(-CRF) + char features, CoNLL-2003 English",
+        to_beat="90.94 F1 with pretrained embeddings (Lample et al. 2016)",
+        target="≥ 87 entity F1 on test, no pretrained embeddings",
+        rows=[{"metric": "entity F1", "value": f1, "split": "test"},
+              {"metric": "precision", "value": 100 * t["precision"], "split": "test"},
+              {"metric": "recall", "value": 100 * t["recall"], "split": "test"},
+              {"metric": "entity F1", "value": 100 * v["f1"], "split": "val"}],
+        command=_recipes.command(NAME), wall_time_s=res.wall_time_s, met=f1 >= 87.0, plots=[plot],
+        notes=("Entity-level (conlleval-style, exact span and type) F1 on `test` (eng.testb), the model chosen by "
+               "validation F1 (eng.testa). Word embeddings are learned from the 14k training sentences only; "
+               f"{res.fit.epochs_completed} epochs ({res.fit.stop_reason}), one torch thread."))
