@@ -52,7 +52,7 @@ class SequenceModelSection:
     bidirectional: bool = False
     dropout: float = 0.0
     embedding_dim: int = 64  # token inputs only
-    pooling: Literal["last", "mean", "max", "attention"] = "last"
+    pooling: Literal["last", "mean", "max", "attention", "flatten"] = "last"  # flatten: fixed-length numbers only
     attention_size: Optional[int] = None
     backend: Literal["auto", "fused", "unrolled"] = "auto"
     hidden_sizes: list[int] = field(default_factory=lambda: [128])  # feedforward only
@@ -76,10 +76,13 @@ def build_sequence_model(m: SequenceModelSection, *, out_size: int, classifier: 
             input_size=None if vocab_size is not None else steps * input_size,  # type: ignore[operator]
             vocab_size=vocab_size, embedding_dim=m.embedding_dim, hidden_sizes=tuple(m.hidden_sizes),
             output_size=out_size, activation=m.activation, dropout=m.dropout))
+    if m.pooling == "flatten" and steps is None:
+        raise ConfigError("model.pooling='flatten' needs fixed-length numeric inputs (a linear layer over all T "
+                          "steps); use last, mean, max or attention for token inputs")
     common = dict(vocab_size=vocab_size, input_size=input_size if vocab_size is None else None,
                   embedding_dim=m.embedding_dim, cell=m.cell, hidden_size=m.hidden_size, num_layers=m.num_layers,
                   bidirectional=m.bidirectional, dropout=m.dropout, backend=m.backend, pooling=m.pooling,
-                  attention_size=m.attention_size)
+                  attention_size=m.attention_size, max_len=steps if m.pooling == "flatten" else None)
     if classifier:
         return SequenceClassifier(SequenceClassifierConfig(num_classes=out_size, **common))
     return SequenceRegressor(SequenceRegressorConfig(num_targets=out_size, **common))
@@ -202,11 +205,14 @@ class _RenamedRegression(Regression):
 
 
 class RegressionObjective:
-    """MSE on (scaled) targets. Metrics ``mae/mse/rmse`` in the units the model is trained
+    """MSE (or ``loss="mae"``: mean absolute error) on (scaled) targets. Metrics ``mae/mse/rmse`` in the units the model is trained
     in (standardised when the target is scaled) and ``mae_orig/mse_orig/rmse_orig`` in
     the data's original units, via ``original = a * scaled + b`` per output (K,)."""
 
-    def __init__(self, a: np.ndarray, b: np.ndarray) -> None:
+    def __init__(self, a: np.ndarray, b: np.ndarray, loss: str = "mse") -> None:
+        if loss not in ("mse", "mae"):
+            raise ConfigError(f"loss must be 'mse' or 'mae'; got {loss!r}")
+        self.loss = F.mse_loss if loss == "mse" else F.l1_loss
         self.a = torch.as_tensor(np.asarray(a, dtype=np.float32))
         self.b = torch.as_tensor(np.asarray(b, dtype=np.float32))
 
@@ -217,7 +223,7 @@ class RegressionObjective:
         pred = model(batch.inputs, batch.lengths).float()  # (B, K)
         target = batch.targets.reshape(pred.shape).float()
         a, b = self.a.to(pred.device), self.b.to(pred.device)
-        loss = F.mse_loss(pred, target)
+        loss = self.loss(pred, target)
         pd, tg = pred.detach(), target
         return StepResult(loss, len(pred), {"scaled": (pd, tg), "orig": (pd * a + b, tg * a + b)})
 

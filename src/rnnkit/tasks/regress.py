@@ -10,7 +10,7 @@ Inputs, chosen by ``data.format`` (``"auto"``: ``.npz`` / ``.csv`` / anything el
 
 Features and targets are scaled by scalers fitted on the training split only (saved as
 ``scaler.json``); the model learns the scaled targets, predictions are returned in the
-original units. Without ``val_path``, ``val_fraction`` is held out: a seeded random subset
+original units. The loss is MSE on the scaled targets, or MAE with ``loss = "mae"``. Without ``val_path``, ``val_fraction`` is held out: a seeded random subset
 of npz/UCR examples, the *last* windows of a CSV series (chronological, no look-ahead).
 Metrics: ``mae/mse/rmse`` in scaled units and ``mae_orig/mse_orig/rmse_orig`` in original units.
 """
@@ -54,6 +54,7 @@ class RegressData:
 @dataclass
 class RegressConfig:
     task: str = "regress"
+    loss: Literal["mse", "mae"] = "mse"  # on the scaled targets
     data: RegressData = field(default_factory=RegressData)
     model: seq.SequenceModelSection = field(default_factory=seq.SequenceModelSection)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -186,7 +187,8 @@ class RegressTask(Task):
                                         input_size=self.features, steps=self.steps)
 
     def objective(self) -> seq.RegressionObjective:
-        return seq.RegressionObjective(*seq.affine_inverse(self.scalers["targets"], len(self.targets)))  # type: ignore[index,arg-type]
+        a, b = seq.affine_inverse(self.scalers["targets"], len(self.targets))  # type: ignore[index,arg-type]
+        return seq.RegressionObjective(a, b, loss=self.config.loss)
 
     def evaluation_data(self, path: str | Path):
         return seq.eval_loader(self._dataset(*self._read(path)), self.config.data.batch_size)
