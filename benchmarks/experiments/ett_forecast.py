@@ -33,13 +33,16 @@ def run(out_dir: Path, datasets: Path) -> dict:
     for h in HORIZONS:
         rnn = _train(f"lstm-{h}", [f"data.horizon={h}"], datasets)
         lin = _train(f"linear-{h}", [f"data.horizon={h}"] + LINEAR, datasets)
-        for label, res in (("LSTM", rnn), ("linear", lin)):
+        lin_abs = _train(f"linear-abs-{h}", [f"data.horizon={h}", "data.relative=false"] + LINEAR, datasets)
+        rnn_abs = _train(f"lstm-abs-{h}", [f"data.horizon={h}", "data.relative=false"], datasets)
+        for label, res in (("LSTM", rnn), ("linear", lin), ("LSTM, absolute windows", rnn_abs),
+                           ("linear, absolute windows", lin_abs)):
             t = res.test_metrics
             rows += [{"metric": f"{label} MSE", "value": t["mse"], "split": f"test H={h}"},
                      {"metric": f"{label} MAE", "value": t["mae"], "split": f"test H={h}"}]
-            table.append(f"{h:<7}  {label:<6}  {t['mse']:.4f}    {t['mae']:.4f}                     "
+            table.append(f"{h:<7}  {label:<24}  {t['mse']:.4f}    {t['mae']:.4f}   "
                          f"{res.fit.epochs_completed:<6}  {res.wall_time_s:.0f}")
-        met = met and rnn.test_metrics["mse"] < lin.test_metrics["mse"] and rnn.test_metrics["mae"] < lin.test_metrics["mae"]
+        met = met and all(rnn.test_metrics[k] < other.test_metrics[k] for other in (lin, lin_abs) for k in ("mse", "mae"))
         path = plot_training_curves(rnn.fit.history, out_dir / f"curves_h{h}.png", metrics=("mse", "mae"),
                                     title=f"ETTh1 OT, LSTM, horizon {h} (standardised)")
         plots.append(f"{out_dir.name}/{path.name}")
@@ -54,6 +57,13 @@ def run(out_dir: Path, datasets: Path) -> dict:
                "may reach 96 rows back into the previous split), all 7 columns standardised with the training rows' "
                "statistics, input 96 hours, target OT over the next 24 or 96 hours; every test window is scored. "
                "LSTM: the recipe (2 x LSTM-64, dropout 0.1, last step → linear head to all horizon values, Adam 1e-3, "
-               "the epoch with the best validation loss). Linear: the same recipe with "
-               "`--set model.kind=feedforward model.hidden_sizes=[]`, one linear map from the flattened 96 x 7 window "
-               "to the horizon, trained with the same optimizer, epochs and early stopping."))
+               "the epoch with the best validation loss) with `data.relative = true`: each window minus its last "
+               "row, so the model reads changes and predicts offsets from the last observed OT (errors, hence all "
+               "metrics, are unchanged by the shift; the linear form of this is NLinear, Zeng et al. 2023). "
+               "Linear: the same recipe with `--set model.kind=feedforward model.hidden_sizes=[]`, one linear map "
+               "from the flattened 96 x 7 window to the horizon, same optimizer, epochs and early stopping. "
+               "'absolute windows' = the same two models with `--set data.relative=false`. Met = the LSTM beats the "
+               "linear model on both kinds of windows, in MSE and MAE, at both horizons. Without the shift the LSTM "
+               "loses to the linear model (the test period's oil temperatures lie partly outside the training "
+               "range, which a saturating recurrent state extrapolates badly); that is the row to read for a plain "
+               "LSTM."))

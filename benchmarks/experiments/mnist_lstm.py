@@ -133,7 +133,7 @@ def run(out_dir: Path, datasets: Path) -> dict:
               {"metric": "feed-forward accuracy", "value": ff_test["accuracy"], "split": "test"}],
         command=_recipes.command(NAME), wall_time_s=time.perf_counter() - start,
         met=bool(at3 >= 0.988 and final >= 0.990), plots=plots, samples="\n".join(table),
-        notes=(f"One run of the recipe ({len(epochs)} epochs, cosine learning-rate decay from 2e-3, batch 128, "
+        notes=(f"One run of the recipe ({len(epochs)} epochs, cosine learning-rate decay from 2e-3, batch 64, "
                f"dropout 0.2, {n_lstm:,} parameters); the test accuracy is measured after every epoch by a "
                "callback, so 'after 3 epochs' is epoch 3 *of this run* (its learning rate has not decayed yet). "
                "The final model is the epoch with the best validation accuracy (6,000 held-out training images). "

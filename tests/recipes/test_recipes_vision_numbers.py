@@ -147,6 +147,8 @@ def test_ett_forecast_recipe_and_its_linear_baseline_train_on_an_etth1_slice(dat
     common = ["data.dataset=none", 'data.target_columns=["OT"]', "data.input_len=48"]
     for tag, extra in (("lstm", []), ("linear", ["model.kind=feedforward", "model.hidden_sizes=[]"])):
         _train("ett-forecast", tmp_path / tag, *common, *extra, data=part)
+    rows = runner.predict(tmp_path / "lstm", part)  # relative windows: the last OT is added back
+    assert len(rows) == 24 and all(abs(r["OT"]) < 100 for r in rows)
     linear = _model(tmp_path / "linear")
     assert [type(m).__name__ for m in linear.modules() if type(m).__name__ == "Linear"] == ["Linear"]
 
@@ -186,3 +188,21 @@ def test_confusion_matrix_counts_and_the_plots_write_pngs(tmp_path):
              plot_digits(np.random.rand(3, 28, 28), [1, 2, 3], [1, 2, 4], tmp_path / "d.png"),
              plot_predicted_vs_actual(np.arange(5.0), {"a": np.arange(5.0) + 0.1}, tmp_path / "p.png")]
     assert all(p.read_bytes()[:8] == png for p in paths)
+
+
+def test_forecast_relative_windows_are_shifted_by_their_last_input_row(tmp_path):
+    from rnnkit.tasks.forecast import ForecastTask
+
+    series = tmp_path / "s.csv"
+    rows = ["t,a,b"] + [f"{i},{i * 0.5},{(i % 4) * 1.0}" for i in range(60)]
+    series.write_text("\n".join(rows) + "\n")
+    cfg = runner.load_run_config("ett-forecast", ["data.dataset=none", 'data.target_columns=["a"]', "data.input_len=5",
+                                                  "data.horizon=3", "data.batch_size=7", "data.time_column=t"],
+                                 data=str(series))
+    assert cfg.data.relative  # the recipe's setting
+    task = ForecastTask(cfg)
+    batch = next(iter(task.prepare(None).train))
+    x, y = batch.inputs, batch.targets.reshape(len(batch.inputs), 3, 1)
+    assert torch.equal(x[:, -1], torch.zeros_like(x[:, -1]))  # the last row is the origin
+    scale = float(x[0, -2, 0])  # a rises by one scaled step per row: x[-2] = -step, y = +step, +2 step, +3 step
+    assert torch.allclose(y[..., 0], -scale * torch.tensor([1.0, 2.0, 3.0]).expand(len(y), 3), atol=1e-5)

@@ -10,6 +10,10 @@ as features and ``OT`` as the target.
 
 Metrics: ``mae/mse/rmse`` in **standardised units** (the scaled series, as the ETTh1
 literature reports them) and ``mae_orig/mse_orig/rmse_orig`` in the data's units.
+``data.relative = true`` shifts every window by its last input row (per column, targets
+included among the features): the model sees the recent change rather than the level and
+predicts offsets from the last observed target value, which are added back. Errors, so
+every metric, are unchanged by the shift.
 ``rnnkit predict RUN_DIR series.csv``: the next ``horizon`` values after the file's
 last ``input_len`` rows, in original units.
 """
@@ -47,6 +51,7 @@ class ForecastData:
     stride: int = 1  # rows between training windows
     split: list[float] = field(default_factory=lambda: [0.7, 0.1, 0.2])  # train/val/test fractions
     scale: Literal["standard", "minmax"] = "standard"
+    relative: bool = False  # each window minus its last input row; predictions add that row's targets back
     batch_size: int = 32
 
 
@@ -105,8 +110,22 @@ class ForecastTask(Task):
         return make_windows(values, d.input_len, d.horizon, stride, feature_cols=fc, target_cols=tc)
 
     def _loader(self, windows: tuple[np.ndarray, np.ndarray] | None):
-        return None if windows is None else seq.eval_loader(SequenceDataset.from_dense(*windows),
+        return None if windows is None else seq.eval_loader(SequenceDataset.from_dense(*self._shift(windows)),
                                                             self.config.data.batch_size)
+
+    def _last_targets(self, x: np.ndarray) -> np.ndarray:
+        """The targets' values at the last input step, (W, 1, targets), of windows x (W, T, D)."""
+        missing = [c for c in self.targets if c not in self.features]  # type: ignore[union-attr]
+        if missing:
+            raise ConfigError(f"data.relative = true needs the target columns among the features; {missing} are not")
+        return x[:, -1:, [self.features.index(c) for c in self.targets]]  # type: ignore[union-attr]
+
+    def _shift(self, windows: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """x (W, T, D), y (W, horizon, targets) relative to each window's last input row when data.relative."""
+        x, y = windows
+        if not self.config.data.relative:
+            return x, y
+        return x - x[:, -1:], y - self._last_targets(x)
 
     # ------------------------------------------------------------- data
     def prepare(self, run_dir: RunDir | None) -> PreparedData:
@@ -137,7 +156,7 @@ class ForecastTask(Task):
                 "test windows": 0 if test is None else len(test[0]), "features": ", ".join(self.features),
                 "targets": ", ".join(self.targets), "input_len → horizon": f"{d.input_len} → {d.horizon}",
                 "metrics": "mae/mse/rmse standardised; *_orig in original units"}
-        loader = seq.train_loader(SequenceDataset.from_dense(*train), d.batch_size, self.config.train.seed)
+        loader = seq.train_loader(SequenceDataset.from_dense(*self._shift(train)), d.batch_size, self.config.train.seed)
         return PreparedData(loader, self._loader(val), self._loader(test), info)
 
     def load_artifacts(self, run_dir: RunDir) -> None:
@@ -173,7 +192,10 @@ class ForecastTask(Task):
                             f"{d.input_len}")
         fc = [self.columns.index(c) for c in self.features]  # type: ignore[union-attr]
         window = values[None, -d.input_len :, fc]  # (1, input_len, D)
-        pred = seq.run_model(model, SequenceDataset.from_dense(window), 1).numpy().reshape(d.horizon, -1)
+        inputs = window - window[:, -1:] if d.relative else window
+        pred = seq.run_model(model, SequenceDataset.from_dense(inputs), 1).numpy().reshape(d.horizon, -1)
+        if d.relative:
+            pred = pred + self._last_targets(window)[0]
         a, b = seq.affine_inverse(self.scaler, len(self.columns))  # type: ignore[arg-type]
         tc = [self.columns.index(c) for c in self.targets]  # type: ignore[union-attr]
         pred = pred * a[tc] + b[tc]
