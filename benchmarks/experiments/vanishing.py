@@ -24,8 +24,8 @@ from experiments.common import result
 
 NAME = "vanishing"
 CELLS = ("rnn", "lstm", "gru")
-LENGTHS = (50, 100, 200, 500, 1000)
-STEPS = 250  # optimizer steps per (cell, T)
+LENGTHS = (50, 100, 200, 500)  # 1000 does not fit the time budget at this step budget
+STEPS = 600  # optimizer steps per (cell, T)
 BATCH = 128
 HIDDEN = 64
 LR = 5e-3
@@ -57,6 +57,10 @@ class AddingModel(nn.Module):
         from rnnkit.nn import Recurrent
 
         self.rnn = Recurrent(cell, 2, hidden)
+        if cell == "lstm":  # forget-gate bias 1 (Gers et al. 2000; Jozefowicz et al. 2015): remember by default
+            with torch.no_grad():
+                self.rnn.bias_ih_l0[hidden : 2 * hidden].fill_(1.0)
+                self.rnn.bias_hh_l0[hidden : 2 * hidden].zero_()
         self.head = nn.Linear(hidden, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -143,7 +147,8 @@ def run(out_dir: Path, datasets: Path) -> dict:
         command="python benchmarks/results.py run vanishing", wall_time_s=time.perf_counter() - start, met=None,
         plots=[f"{out_dir.name}/{p.name}" for p in plots], samples="\n".join(table),
         notes=(f"Same budget for every cell: at most {STEPS} Adam steps (lr {LR}, clip 1.0) on fresh batches of "
-               f"{BATCH} sequences, hidden size {HIDDEN}, stopping early once {SOLVED:.0%} of {TEST_SIZE} fixed test "
+               f"{BATCH} sequences, hidden size {HIDDEN} (LSTM forget-gate bias 1), stopping early once {SOLVED:.0%} of {TEST_SIZE} fixed test "
                f"sequences are within {TOLERANCE} of the target. Chance level (always predicting 1.0) is about "
-               "13% correct with MSE 0.167. The gradient picture uses the models trained at T = "
+               f"13% correct with MSE 0.167. T = 1000 is left out: at {STEPS} steps it alone would take longer than "
+               "the whole grid on this shared CPU. The gradient picture uses the models trained at T = "
                f"{GRAD_T}, on their unrolled path (`Recurrent.trace`), averaged over 32 sequences."))
