@@ -29,7 +29,7 @@ def run(out_dir: Path, datasets: Path) -> dict:
     from rnnkit.viz.curves import plot_training_curves
 
     start = time.perf_counter()
-    rows, table, met, plots = [], ["horizon  model   test MSE  test MAE  (standardised)   epochs  seconds"], True, []
+    rows, table, met, plots = [], ["horizon  model                     test MSE  test MAE  epochs  seconds   (standardised units)"], True, []
     for h in HORIZONS:
         rnn = _train(f"lstm-{h}", [f"data.horizon={h}"], datasets)
         lin = _train(f"linear-{h}", [f"data.horizon={h}"] + LINEAR, datasets)
