@@ -4,6 +4,7 @@ a run directory outside the repository (weights are never committed), curves."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Sequence
@@ -18,6 +19,7 @@ RUNS = Path(os.environ.get("RNNKIT_RUNS", Path(tempfile.gettempdir()) / "rnnkit-
 def train(recipe: str, overrides: Sequence[str] = (), **paths: str | None):
     """Train ``recipe`` on one torch thread (the 2-core machine is shared) into RUNS/recipe."""
     torch.set_num_threads(1)
+    shutil.rmtree(RUNS / recipe, ignore_errors=True)  # a fresh run: no metrics.csv rows of an earlier one
     return run_recipe(recipe, RUNS / recipe, list(overrides), **paths)
 
 
