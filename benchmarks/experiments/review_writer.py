@@ -20,7 +20,7 @@ NAME = "review-writer"
 MAXLEN = 40  # words of each review's opening the generator learns (and writes)
 VOCAB = 6000
 BATCH = 64
-BUDGET_S = float(os.environ.get("RNNKIT_REVIEW_BUDGET_S", 600))  # training wall time
+BUDGET_S = float(os.environ.get("RNNKIT_REVIEW_BUDGET_S", 360))  # training wall time (seconds)
 PER_CLASS = 100
 
 
