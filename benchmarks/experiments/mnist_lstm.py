@@ -116,6 +116,8 @@ def run(out_dir: Path, datasets: Path) -> dict:
     at3 = epochs[2]["test_accuracy"] if len(epochs) >= 3 else float("nan")
     final = test["accuracy"]
     plots = mnist_plots(NAME, model, batches, fit, out_dir)
+    # "within 3 epochs": the recipe with its schedule compressed into 3 epochs
+    _, _, fit3, test3, _, s3 = train_mnist(NAME, datasets, ["train.epochs=3"], tag="-3epochs")
     # the courses' comparison: a feed-forward network on the flattened image, same epochs and optimizer
     _, _, ff_fit, ff_test, _, ff_s = train_mnist(NAME, datasets, ["model.kind=feedforward", "model.hidden_sizes=[128]",
                                                                   "model.dropout=0.2"], tag="-feedforward")
@@ -128,14 +130,17 @@ def run(out_dir: Path, datasets: Path) -> dict:
         NAME, "2 x LSTM-128 reading MNIST rows, and the feed-forward comparison",
         demo="2×LSTM-128 + dropout + dense (Keras demo, 3 epochs)", to_beat="97.65%",
         target="≥ 98.8% within 3 epochs; ≥ 99.0% best",
-        rows=[{"metric": "accuracy after 3 epochs", "value": at3, "split": "test"},
+        rows=[{"metric": "accuracy, 3-epoch run", "value": test3["accuracy"], "split": "test"},
+              {"metric": "accuracy after epoch 3 of the long run", "value": at3, "split": "test"},
               {"metric": f"accuracy after {len(epochs)} epochs (best val epoch)", "value": final, "split": "test"},
               {"metric": "feed-forward accuracy", "value": ff_test["accuracy"], "split": "test"}],
         command=_recipes.command(NAME), wall_time_s=time.perf_counter() - start,
-        met=bool(at3 >= 0.988 and final >= 0.990), plots=plots, samples="\n".join(table),
+        met=bool(test3["accuracy"] >= 0.988 and final >= 0.990), plots=plots, samples="\n".join(table),
         notes=(f"One run of the recipe ({len(epochs)} epochs, cosine learning-rate decay from 2e-3, batch 64, "
                f"dropout 0.2, {n_lstm:,} parameters); the test accuracy is measured after every epoch by a "
-               "callback, so 'after 3 epochs' is epoch 3 *of this run* (its learning rate has not decayed yet). "
+               "callback ('after epoch 3 of the long run': its learning rate has not decayed yet). The '3-epoch run' is "
+               f"the recipe with `--set train.epochs=3` (the cosine decay over 3 epochs, {s3:.0f} s); it is the "
+               "'within 3 epochs' figure. "
                "The final model is the epoch with the best validation accuracy (6,000 held-out training images). "
                "Feed-forward comparison: the same recipe with `--set model.kind=feedforward model.hidden_sizes=[128]`, "
                "one hidden layer of 128 ReLU units on the flattened 784 pixels, same epochs, optimizer and schedule "
