@@ -9,6 +9,7 @@ import numpy as np
 
 from rnnkit.errors import ShapeError
 from rnnkit.viz._mpl import pyplot
+from rnnkit.viz._save import save_figure
 
 
 def plot_attention(weights: Sequence[Sequence[float]] | np.ndarray, source_tokens: Sequence[str],
@@ -34,9 +35,4 @@ def plot_attention(weights: Sequence[Sequence[float]] | np.ndarray, source_token
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path, dpi=90)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from rnnkit.viz._mpl import pyplot
+from rnnkit.viz._save import save_figure
 
 
 def plot_training_curves(history: Sequence[Mapping[str, float]], path: str | Path, *,
@@ -31,9 +32,4 @@ def plot_training_curves(history: Sequence[Mapping[str, float]], path: str | Pat
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path, dpi=90)

@@ -14,6 +14,7 @@ import torch
 
 from rnnkit.nn import Recurrent
 from rnnkit.viz._mpl import pyplot
+from rnnkit.viz._save import save_figure
 
 
 def gradient_norms_per_step(layer: Recurrent, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -39,12 +40,7 @@ def plot_gradient_norms(norms: Mapping[str, torch.Tensor], path: str | Path, tit
     ax.set_title(title or "gradient norm per time step")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path, dpi=120)
 
 
 
