@@ -167,6 +167,8 @@ class Recurrent(nn.Module):
         B, T = x.shape[0], x.shape[1]
         if lengths is not None:
             lengths = check_lengths(lengths, B, T, x.device)
+            if int(lengths.min()) == T:  # nothing is padded: skip packing/masking (packed CPU kernels are slow)
+                lengths = None
         expected = (self.num_layers * self.num_directions, B, self.hidden_size)
         if state is None:
             h0 = x.new_zeros(expected)
