@@ -25,6 +25,6 @@ def run_main_job(out: Path, overrides: Sequence[str] = ()) -> int:
     print(f"\ntrained {result.fit.global_step} steps in {result.wall_time_s / 60:.1f} min; "
           f"validation loss {val.get('nll', float('nan')):.4f} nats/char ({val.get('bpc', float('nan')):.3f} bits/char)")
     sample = result.task.generate(result.model.eval(), length=600)
-    print("\n--- sample (temperature %.1f) ---\n%s\n---" % (cfg.generate.temperature, sample))
+    print(f"\n--- sample (temperature {cfg.generate.temperature}, top-p {cfg.generate.top_p}) ---\n{sample}\n---")
     print(f"run directory: {result.run_dir}   (more text: rnnkit generate {result.run_dir} --prime 'ROMEO:')")
     return 0
