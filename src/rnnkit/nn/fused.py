@@ -1,8 +1,9 @@
 """The fused path: torch's cuDNN (GPU) and oneDNN/native (CPU) multi-layer kernels.
 
 It calls the same ops ``torch.nn.LSTM/GRU/RNN`` call, with the same flat weight
-list, so it costs what they cost. Variable lengths go through a packed sequence
-(the kernels then stop each sequence at its own last step in both directions).
+list, so it costs what they cost. Variable lengths go through a packed sequence on
+GPU (the kernels then stop each sequence at its own last step in both directions) and
+through :mod:`rnnkit.nn.segments` on CPU, where torch's packed kernels are slow.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from rnnkit.nn.segments import run_segmented
 
 _OPS = {"lstm": torch.lstm, "gru": torch.gru, "rnn_tanh": torch.rnn_tanh, "rnn_relu": torch.rnn_relu}
 
@@ -42,6 +45,8 @@ def _run(rec, x: Tensor, hx, lengths: Tensor | None):
     if lengths is None:
         result = op(x, kernel_hx, weights, *common, True)
         output = result[0]
+    elif x.device.type == "cpu":
+        return run_segmented(op, rec, x, hx, lengths, weights)
     else:
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         sorted_hx = _permute(hx, packed.sorted_indices)
