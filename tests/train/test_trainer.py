@@ -243,3 +243,26 @@ def test_dataloader_batch_sampler_gets_set_epoch_and_batch_objects_move(toys):
 
     moved = _to_device({"b": Batch(torch.ones(2))}, torch.device("cpu"))
     assert isinstance(moved["b"], Batch) and torch.equal(moved["b"].t, torch.ones(2))
+
+
+def test_max_minutes_stops_validates_and_carries_the_budget_across_resume(tmp_path, toys, monkeypatch):
+    import rnnkit.train.trainer as trainer_module
+
+    clock = [0.0]
+    monkeypatch.setattr(trainer_module.time, "perf_counter", lambda: clock[0])
+
+    class Minute:  # every optimizer step takes one (fake) minute
+        def on_step_end(self, trainer, info):
+            clock[0] += 60.0
+
+    _, res = _classify_run(toys, tmp_path / "a", callbacks=[Minute()], max_minutes=5.5)
+    assert res.stop_reason == "max_time" and res.global_step == 6  # 6 min >= 5.5 at the 6th step boundary
+    assert len(res.history) == 1 and "val_accuracy" in res.history[0]  # the cut epoch is still validated
+    clock[0] = 1000.0  # a new process: its own clock, the budget comes from the checkpoint
+    _, rest = _classify_run(toys, tmp_path / "a", callbacks=[Minute()], max_minutes=8.5, resume=True)
+    assert rest.stop_reason == "max_time" and rest.global_step == 9
+
+
+def test_max_minutes_must_be_positive():
+    with pytest.raises(ConfigError, match=r"train\.max_minutes must be > 0 or none; got 0"):
+        TrainConfig(max_minutes=0)

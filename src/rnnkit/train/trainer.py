@@ -57,6 +57,7 @@ class TrainConfig:
 
     epochs: int = 10
     max_steps: Optional[int] = None  # stop after this many optimizer steps
+    max_minutes: Optional[float] = None  # stop once training (validation included) has taken this long; resumes carry it
     grad_accum: int = 1  # micro-batches per optimizer step
     clip_norm: Optional[float] = None  # clip the global grad norm to this
     clip_value: Optional[float] = None  # clip every grad element to ±this
@@ -80,7 +81,7 @@ class TrainConfig:
         for name in ("epochs", "grad_accum", "log_every_steps", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be >= 1; got {getattr(self, name)}")
-        for name in ("clip_norm", "clip_value"):
+        for name in ("clip_norm", "clip_value", "max_minutes"):
             v = getattr(self, name)
             if v is not None and not v > 0:
                 raise ConfigError(f"train.{name} must be > 0 or none; got {v}")
@@ -145,7 +146,7 @@ class FitResult:
     history: list[dict[str, float]]  # one row per epoch (as in metrics.csv)
     global_step: int
     epochs_completed: int
-    stop_reason: Literal["completed", "max_steps", "early_stopping", "interrupted"]
+    stop_reason: Literal["completed", "max_steps", "max_time", "early_stopping", "interrupted"]
     best: float | None
     checkpoint: Path | None  # the last checkpoint written (None without a run dir)
 
@@ -324,6 +325,7 @@ class Trainer:
         self.schedule = build_schedule(self.optimizer, cfg.schedule, total)
 
         self._sampler_seed = getattr(train_batches, "seed", None)
+        self._fit_start, self._seconds_before = time.perf_counter(), 0.0
         start_epoch, start_batch, pending = 0, 0, None
         if resume:
             start_epoch, start_batch, pending = self._restore(train_batches)
@@ -340,8 +342,8 @@ class Trainer:
                 if reason == "interrupted":
                     stop_reason = reason
                     break
-                self._end_epoch(epoch, val_batches, epoch_done=reason != "max_steps")
-                if reason == "max_steps":
+                self._end_epoch(epoch, val_batches, epoch_done=reason not in ("max_steps", "max_time"))
+                if reason in ("max_steps", "max_time"):
                     stop_reason = reason
                     break
                 if self.early.should_stop:
@@ -435,11 +437,15 @@ class Trainer:
                         self._save(self._boundary)
                     if cfg.max_steps and self.global_step >= cfg.max_steps:
                         return "max_steps"
+                    if self._out_of_time():
+                        return "max_time"
             if micro:  # a last, partial accumulation group still counts as a step
                 self._optimizer_step(torch.stack(step_losses).mean(), epoch)
                 self._boundary = self._snapshot(epoch, consumed, state)
                 if cfg.max_steps and self.global_step >= cfg.max_steps:
                     return "max_steps"
+                if self._out_of_time():
+                    return "max_time"
         finally:
             if bar is not None:
                 bar.close()
@@ -524,6 +530,7 @@ class Trainer:
         cfg = self.config
         trainer_state = {
             "global_step": self.global_step,
+            "train_seconds": self._train_seconds(),
             "data": {"epoch": snap["epoch"], "batch_in_epoch": snap["batch_in_epoch"],
                      "sampler_seed": getattr(self, "_sampler_seed", None)},
             "optimizer": self.optimizer.state_dict(),
@@ -560,6 +567,7 @@ class Trainer:
             self.scaler.load_state_dict(s["scaler"])
         self.early.load_state_dict(s["early_stopping"])
         self.global_step = int(s["global_step"])
+        self._seconds_before = float(s.get("train_seconds", 0.0))  # checkpoints before max_minutes lack it
         self.history = list(s["history"])
         if self.config.restore_best and self.run_dir is not None and (self.run_dir.path / "best.safetensors").exists():
             self._best_weights = self.run_dir.load_weights("best.safetensors")
@@ -602,12 +610,25 @@ class Trainer:
                     unit="batch", leave=False, dynamic_ncols=True)
 
     def _should_stop(self) -> bool:
+        return self._any_rank(self._stop_requested)
+
+    def _train_seconds(self) -> float:
+        """Training time so far, earlier runs of a resumed training included."""
+        return self._seconds_before + time.perf_counter() - self._fit_start
+
+    def _out_of_time(self) -> bool:
+        if self.config.max_minutes is None:
+            return False
+        return self._any_rank(self._train_seconds() >= 60.0 * self.config.max_minutes)
+
+    @staticmethod
+    def _any_rank(flag: bool) -> bool:
         if not dist_utils.is_distributed():
-            return self._stop_requested
+            return flag
         # every rank must stop at the same step, or the next all-reduce hangs
-        flag = torch.tensor([1.0 if self._stop_requested else 0.0], device=dist_utils.reduce_device())
-        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-        return bool(flag.item())
+        t = torch.tensor([1.0 if flag else 0.0], device=dist_utils.reduce_device())
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+        return bool(t.item())
 
     def _install_sigint(self) -> Any:
         if threading.current_thread() is not threading.main_thread():
