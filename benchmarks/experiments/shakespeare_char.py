@@ -24,7 +24,8 @@ def run(out_dir: Path, datasets: Path) -> dict:
               {"metric": "bits/char", "value": res.val_metrics["bpc"], "split": "val"},
               {"metric": "optimizer steps", "value": steps, "split": "train"}],
         command=_recipes.command(NAME), wall_time_s=res.wall_time_s, met=val <= 1.47, plots=[plot], samples=samples,
-        notes=(f"A bounded run, not the full hour: {steps} steps of 32 streams x 128 characters "
-               f"({steps * 32 * 128 / 1e6:.1f} M characters, about {steps * 32 * 128 / 1.0e6:.0f} passes over the 1.0 M "
-               "training characters), one LSTM layer of 384 units, on ONE torch thread of a 2-core CPU shared with "
-               "other training jobs. Validation loss is the mean over the whole last 10% of the text."))
+        notes=(f"{steps} steps of 32 streams x 128 characters ({steps * 32 * 128 / 1e6:.1f} M characters, about "
+               f"{steps * 32 * 128 / 1.0e6:.0f} passes over the 1.0 M training characters) in {res.wall_time_s / 60:.0f} "
+               f"minutes ({res.fit.stop_reason}); the recipe's budget is train.max_minutes = 58. One LSTM layer of "
+               f"{res.model.config.hidden_size} units on ONE torch thread of the 2-core CPU, the other core busy with "
+               "other work. Validation loss is the mean over the whole last 10% of the text."))
