@@ -159,3 +159,40 @@ def test_cli_train_evaluate_predict(tmp_path, conll, capsys):
     assert main(["predict", str(run), str(lines)]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["tokens"] == ["Bob", "Smith", "saw", "Rome"] and len(row["tags"]) == 4
+
+
+def test_unk_dropout_replaces_real_words_only_while_training(tmp_path):
+    import torch
+
+    from rnnkit.data import Batch
+    from rnnkit.tasks.tag import TagObjective
+
+    seen: list[torch.Tensor] = []
+
+    class Tagger(torch.nn.Module):
+        def forward(self, words, lengths, chars):
+            seen.append(words.clone())
+            return torch.zeros(*words.shape, 2, requires_grad=True)
+
+        def loss(self, emissions, targets, lengths):
+            return emissions.sum()
+
+        def decode(self, emissions, lengths):
+            return emissions.argmax(-1)
+
+    words = torch.full((64, 10), 7)
+    words[:, 6:] = 0  # padding
+    batch = Batch(words, torch.full((64,), 6), torch.zeros(64, 10, dtype=torch.long))
+    model = Tagger()
+    objective = TagObjective(["B-X", "O"], entity_f1=False, unk_dropout=0.25, unk_id=1)
+    torch.manual_seed(0)
+    objective(model.train(), batch, None)
+    dropped = seen[-1][:, :6] == 1
+    assert 0.2 < dropped.float().mean() < 0.3  # about a quarter of the real words
+    assert torch.all(seen[-1][:, 6:] == 0)  # padding stays padding
+    objective(model.eval(), batch, None)
+    assert torch.equal(seen[-1], words)  # never while evaluating
+    with pytest.raises(ConfigError, match=r"data.unk_dropout=0.25 needs a vocabulary with an unk token"):
+        TagObjective(["O"], entity_f1=False, unk_dropout=0.25, unk_id=None)
+    with pytest.raises(ConfigError, match=r"data.unk_dropout must be in \[0, 1\); got 1.5"):
+        runner.load_run_config(write_config(tmp_path / "c.toml", "[data]\nunk_dropout = 1.5\n"))

@@ -62,6 +62,7 @@ class TagData:
     tag_column: Union[int, str, None] = None  # None: -1 (CoNLL) / "upos" (CoNLL-U)
     lowercase: bool = False  # lowercase words for the word vocabulary (characters keep case)
     min_freq: int = 1  # rarer training words become unk
+    unk_dropout: float = 0.0  # training only: each word id becomes unk with this probability (see TagObjective)
     max_vocab: Optional[int] = None  # largest word vocabulary, specials included
     char_features: bool = False  # feed each word's characters (model.char_encoder, char_* sizes)
     max_word_len: int = 20  # characters per word seen by character features
@@ -71,6 +72,7 @@ class TagData:
 
     def __post_init__(self) -> None:
         check_fraction(self.val_fraction, "data.val_fraction")
+        check_fraction(self.unk_dropout, "data.unk_dropout")
         for name in ("min_freq", "max_word_len", "batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"data.{name} must be >= 1; got {getattr(self, name)}")
@@ -90,11 +92,21 @@ def looks_like_chunks(tags: Sequence[str]) -> bool:
 
 
 class TagObjective:
-    """Per-token loss of the tagger (CE or CRF), token accuracy and entity F1."""
+    """Per-token loss of the tagger (CE or CRF), token accuracy and entity F1.
 
-    def __init__(self, tags: Sequence[str], entity_f1: bool) -> None:
+    ``unk_dropout``: while training, each real word id becomes ``unk_id`` with this
+    probability (word dropout, as Lample et al. 2016 do for singletons), so the unk
+    embedding is trained on real contexts and the tagger learns to read unseen words —
+    most test entities are unseen — from their characters and context.
+    """
+
+    def __init__(self, tags: Sequence[str], entity_f1: bool, unk_dropout: float = 0.0,
+                 unk_id: int | None = None) -> None:
+        if unk_dropout and unk_id is None:
+            raise ConfigError(f"data.unk_dropout={unk_dropout} needs a vocabulary with an unk token; it has none")
         self.tags = list(tags)
         self.entity_f1 = entity_f1
+        self.unk_dropout, self.unk_id = unk_dropout, unk_id
 
     def metrics(self) -> dict[str, Any]:
         m: dict[str, Any] = {"accuracy": Accuracy()}
@@ -104,10 +116,13 @@ class TagObjective:
 
     def __call__(self, model: nn.Module, batch: Any, state: Any) -> StepResult:
         words, chars = split_inputs(batch.inputs)
-        emissions = model(words, batch.lengths, chars)  # (B, T, C)
         tagger = unwrap(model)
-        loss = tagger.loss(emissions, batch.targets, batch.lengths)
         real = torch.arange(words.shape[1], device=words.device) < batch.lengths.unsqueeze(1)  # (B, T)
+        if tagger.training and self.unk_dropout:
+            drop = (torch.rand(words.shape, device=words.device) < self.unk_dropout) & real
+            words = words.masked_fill(drop, self.unk_id)
+        emissions = model(words, batch.lengths, chars)  # (B, T, C)
+        loss = tagger.loss(emissions, batch.targets, batch.lengths)
         if tagger.training:  # the cheap proxy; Viterbi only when evaluating
             pred = emissions.detach().argmax(-1)
         else:
@@ -243,7 +258,8 @@ class TagTask(Task):
                                       char_vocab_size=len(self.chars) if self.chars is not None else None))
 
     def objective(self) -> TagObjective:
-        return TagObjective(self.tags, looks_like_chunks(self.tags))
+        return TagObjective(self.tags, looks_like_chunks(self.tags), self.config.data.unk_dropout,
+                            self.words.unk_id if self.words is not None else None)
 
     def evaluation_data(self, path: str | Path) -> Any:
         sentences = self._encode_tags(path, read_conll(path, **self._conll_options()))
