@@ -92,6 +92,28 @@ def test_conditional_generation_depends_on_the_condition():
     assert torch.equal(model.generate(labels, 4, temperature=0), targets)
 
 
+def test_guidance_sharpens_the_condition_and_is_neutral_against_itself():
+    torch.manual_seed(0)
+    model = ConditionalGenerator(vocab_size=V, hidden_size=H, condition_size=2, bos_id=1).eval()
+    labels, other = torch.tensor([0, 1, 0]), torch.tensor([1, 0, 1])
+    # steering away from the condition itself changes nothing (greedy, so no sampling noise)
+    plain = model.generate(labels, 6, temperature=0)
+    assert torch.equal(model.generate(labels, 6, temperature=0, guidance=2.0, away_from=labels), plain)
+    # the first token's guided log-probabilities are the formula's
+    with torch.no_grad():
+        start = torch.ones(3, 1, dtype=torch.long)
+        wanted = model(start, labels)[0][:, 0].log_softmax(-1)
+        away = model(start, other)[0][:, 0].log_softmax(-1)
+    expected = torch.argmax(wanted + 3.0 * (wanted - away), -1)
+    assert torch.equal(model.generate(labels, 1, temperature=0, guidance=3.0, away_from=other)[:, 0], expected)
+    with pytest.raises(ConfigError, match="guidance=1.0 needs away_from"):
+        model.generate(labels, 3, guidance=1.0)
+    with pytest.raises(ConfigError, match=r"guidance must be >= 0 \(0: none\); got -1"):
+        model.generate(labels, 3, guidance=-1, away_from=other)
+    with pytest.raises(ShapeError, match=r"away_from must have the shape of condition \(3,\); got \(2,\)"):
+        model.generate(labels, 3, guidance=1.0, away_from=other[:2])
+
+
 def test_sampling_errors():
     model = LanguageModel(vocab_size=V, hidden_size=H)
     with pytest.raises(ConfigError, match="temperature must be >= 0 \\(0 means argmax\\); got -1"):

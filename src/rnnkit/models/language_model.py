@@ -108,7 +108,11 @@ class TokenGenerator(Model):
         seed: int | None,
         state: Any,
         extra: Tensor | None,
+        guidance: float = 0.0,
     ) -> Tensor:
+        """With ``guidance`` > 0 the batch holds 2B rows — B wanted streams, then B to steer
+        away from — and each step samples the wanted row from
+        ``log p + guidance * (log p - log p_away)``; both halves are fed the sampled token."""
         check_sampling(temperature, top_k, top_p)
         if not isinstance(length, int) or length < 1:
             raise ConfigError(f"length must be a positive integer (tokens to generate); got {length!r}")
@@ -118,9 +122,18 @@ class TokenGenerator(Model):
             logits, state = self._run(prime_ids, state, prime_lengths, extra)
             last = logits.gather(1, (prime_lengths - 1).view(-1, 1, 1).expand(-1, 1, logits.shape[-1])).squeeze(1)
 
+            def guide(out: Tensor) -> Tensor:
+                if not guidance:
+                    return out
+                half = out.shape[0] // 2
+                wanted, away = out[:half].float().log_softmax(-1), out[half:].float().log_softmax(-1)
+                return wanted + guidance * (wanted - away)
+
             def step(tok: Tensor, st: Any) -> tuple[Tensor, Any]:
-                out, st = self._run(tok.unsqueeze(1), st, None, extra)
-                return out.squeeze(1), st
+                out, st = self._run((tok.repeat(2) if guidance else tok).unsqueeze(1), st, None, extra)
+                return guide(out.squeeze(1)), st
+
+            last = guide(last)
 
             gen = make_generator(seed, prime_ids.device)
             return generate_tokens(step, last, state, length, temperature, top_k, top_p, gen)
