@@ -136,7 +136,7 @@ def run(out_dir: Path, datasets: Path) -> dict:
               {"metric": "feed-forward accuracy", "value": ff_test["accuracy"], "split": "test"}],
         command=_recipes.command(NAME), wall_time_s=time.perf_counter() - start,
         met=bool(test3["accuracy"] >= 0.988 and final >= 0.990), plots=plots, samples="\n".join(table),
-        notes=(f"One run of the recipe ({len(epochs)} epochs, cosine learning-rate decay from 2e-3, batch 64, "
+        notes=(f"One run of the recipe ({len(epochs)} epochs, cosine learning-rate decay from 2e-3, batch 32, "
                f"dropout 0.2, {n_lstm:,} parameters); the test accuracy is measured after every epoch by a "
                "callback ('after epoch 3 of the long run': its learning rate has not decayed yet). The '3-epoch run' is "
                f"the recipe with `--set train.epochs=3` (the cosine decay over 3 epochs, {s3:.0f} s); it is the "
