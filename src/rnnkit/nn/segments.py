@@ -28,6 +28,13 @@ def _split_state(hx, start: int, stop: int):
     return hx[:, start:stop]
 
 
+def _split_layer(hx, k: int):
+    """Layer-direction ``k``'s initial state, kept 3-D (1, B, H)."""
+    if isinstance(hx, list):
+        return [h[k:k + 1] for h in hx]
+    return hx[k:k + 1]
+
+
 def _cat_state(pieces: list, dim: int = 1):
     if isinstance(pieces[0], (list, tuple)):
         return [torch.cat([p[i] for p in pieces], dim) for i in range(len(pieces[0]))]
@@ -71,20 +78,21 @@ def _run_stack(op, x: Tensor, hx, weights: list[Tensor], segments, common: tuple
 def run_segmented(op, rec, x: Tensor, hx, lengths: Tensor, weights: list[Tensor]):
     """The fused kernel ``op`` over ``x`` (B, T, D) with ``lengths``; returns ``(output, state)``
     as the packed kernel would: output zero past each length, state at each sequence's last step."""
+    lengths = lengths.to(x.device)
     order = torch.argsort(lengths, descending=True, stable=True)
     unorder = torch.empty_like(order)
     unorder[order] = torch.arange(order.numel(), device=order.device)
     sorted_lengths = lengths.index_select(0, order)
     segments = _segments(sorted_lengths.tolist())
-    xs = x.index_select(0, order.to(x.device))
-    hxs = [h.index_select(1, order.to(x.device)) for h in hx] if isinstance(hx, tuple) else hx.index_select(1, order.to(x.device))
+    xs = x.index_select(0, order)
+    hxs = [h.index_select(1, order) for h in hx] if isinstance(hx, tuple) else hx.index_select(1, order)
     T = x.shape[1]
     per_layer = 4 if rec.bias else 2
     if not rec.bidirectional:
         common = (rec.bias, rec.num_layers, rec.dropout, rec.training)
         output, state = _run_stack(op, xs, hxs, weights, segments, common, T)
     else:
-        rev = reverse_index(sorted_lengths.to(x.device), T)
+        rev = reverse_index(sorted_lengths, T)
         finals: list = []
         layer_in = xs
         for layer in range(rec.num_layers):
@@ -102,13 +110,7 @@ def run_segmented(op, rec, x: Tensor, hx, lengths: Tensor, weights: list[Tensor]
                 layer_in = F.dropout(layer_in, rec.dropout, True)
         output = layer_in
         state = _cat_state(finals, 0)
-    output = output.index_select(0, unorder.to(x.device))
+    output = output.index_select(0, unorder)
     if isinstance(state, list):
-        return output, tuple(s.index_select(1, unorder.to(x.device)) for s in state)
-    return output, state.index_select(1, unorder.to(x.device))
-
-
-def _split_layer(hx, k: int):
-    if isinstance(hx, (list, tuple)):
-        return [h[k:k + 1] for h in hx]
-    return hx[k:k + 1]
+        return output, tuple(s.index_select(1, unorder) for s in state)
+    return output, state.index_select(1, unorder)
