@@ -20,5 +20,7 @@ def run(out_dir: Path, datasets: Path) -> dict:
         rows=[{"metric": "accuracy", "value": acc, "split": "test"},
               {"metric": "macro_f1", "value": res.test_metrics["macro_f1"], "split": "test"}],
         command=_recipes.command(NAME), wall_time_s=res.wall_time_s, met=acc >= 0.80, plots=[plot],
-        notes=("Identical to `imdb-int` except that each word id selects a learned 32-dimensional vector. "
+        notes=("The same reviews, window and network as `imdb-int` (last 100 words, 10k-word vocabulary, SimpleRNN "
+               "of 32 units read at its last step), except that each word id selects a learned 32-dimensional vector; "
+               f"batch 64, up to 15 epochs with early stopping ({res.fit.epochs_completed} run). "
                "Met = test accuracy at least 80% (the demo's 83.4% within noise of a 100-word window)."))
