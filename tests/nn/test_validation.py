@@ -86,7 +86,7 @@ def test_gru_state_wrong_shape():
         (dict(nonlinearity="sigmoid"), r"nonlinearity must be 'tanh' or 'relu'; got 'sigmoid'"),
         (dict(cell="lstm", nonlinearity="relu"), r"nonlinearity applies to cell='rnn' only"),
         (dict(dropout=1.0), r"dropout must be in \[0, 1\); got 1.0"),
-        (dict(backend="cudnn"), r"backend must be 'auto', 'fused' or 'unrolled'; got 'cudnn'"),
+        (dict(backend="cudnn"), r"backend must be one of 'auto', 'fused', 'cpu_fused', 'unrolled'; got 'cudnn'"),
     ],
 )
 def test_bad_config(kwargs, message):

@@ -27,19 +27,42 @@ def _permute(hx, index: Tensor):
     return hx.index_select(1, index)
 
 
+def autocast_dtype(device_type: str) -> torch.dtype | None:
+    """The reduced dtype autocast runs matmuls in on ``device_type``, or None when autocast is off."""
+    if not torch.is_autocast_enabled(device_type):
+        return None
+    return torch.get_autocast_dtype(device_type)
+
+
+def _cast_state(hx, dtype: torch.dtype):
+    return tuple(h.to(dtype) for h in hx) if isinstance(hx, tuple) else hx.to(dtype)
+
+
 def run_fused(rec, x: Tensor, hx, lengths: Tensor | None):
-    """Run ``rec`` over ``x`` (B, T, D) with the fused kernels → ``(output, state)``."""
-    if rec.cell == "lstm" and x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
-        # oneDNN has no reduced-precision LSTM primitive for this case ("could not create a
-        # primitive descriptor"): run the kernel in float32, still fused, outside autocast
+    """Run ``rec`` over ``x`` (B, T, D) with the fused kernels → ``(output, state)``.
+
+    Under CPU autocast the kernels run in the autocast dtype. oneDNN's RNN primitives
+    need input, ``h0`` and weights of one dtype (``c0`` may stay float32): a mix of float32
+    and bfloat16 is what raises "could not create a primitive descriptor". Under bf16
+    autocast torch casts all of them (``mkldnn_rnn_layer`` is on autocast's list), so
+    LSTM and RNN run in bf16 as they are. ``torch.gru`` is on no autocast list and would
+    silently run in float32, so it is cast here explicitly. Only float16 LSTM has no
+    oneDNN primitive on CPU at all; that one case runs in float32.
+    """
+    amp = autocast_dtype("cpu") if x.device.type == "cpu" else None
+    if amp == torch.bfloat16 and rec.cell == "gru":
         with torch.autocast("cpu", enabled=False):
-            return _run(rec, x.float(), tuple(h.float() for h in hx), lengths)
+            weights = [w.to(amp) for w in rec.flat_weights()]
+            return _run(rec, x.to(amp), _cast_state(hx, amp), lengths, weights)
+    if amp is not None and amp != torch.bfloat16 and rec.cell == "lstm":
+        with torch.autocast("cpu", enabled=False):  # no float16 LSTM primitive in oneDNN on CPU
+            return _run(rec, x.float(), _cast_state(hx, torch.float32), lengths)
     return _run(rec, x, hx, lengths)
 
 
-def _run(rec, x: Tensor, hx, lengths: Tensor | None):
+def _run(rec, x: Tensor, hx, lengths: Tensor | None, weights: list[Tensor] | None = None):
     op = _OPS[fused_op_name(rec.cell, rec.nonlinearity)]
-    weights = rec.flat_weights()
+    weights = rec.flat_weights() if weights is None else weights
     kernel_hx = list(hx) if isinstance(hx, tuple) else hx
     common = (rec.bias, rec.num_layers, rec.dropout, rec.training, rec.bidirectional)
     if lengths is None:

@@ -9,14 +9,22 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.errors import BackendError, ConfigError
+from rnnkit.nn.cpu_fused import run_cpu_fused
 from rnnkit.nn.fused import run_fused
 from rnnkit.nn.trace import Trace
 from rnnkit.nn.unrolled import run_unrolled
 from rnnkit.nn.validation import check_input, check_lengths, check_state
 
 CellName = Literal["rnn", "lstm", "gru"]
-Backend = Literal["auto", "fused", "unrolled"]
+Backend = Literal["auto", "fused", "cpu_fused", "unrolled"]
+BACKENDS = ("auto", "fused", "cpu_fused", "unrolled")
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def _match_dtype(state, dtype: torch.dtype):
+    def cast(s):
+        return s.to(dtype) if isinstance(s, Tensor) and s.is_floating_point() and s.dtype != dtype else s
+    return tuple(cast(s) for s in state) if isinstance(state, (tuple, list)) else cast(state)
 
 
 class Recurrent(nn.Module):
@@ -35,7 +43,10 @@ class Recurrent(nn.Module):
         backend: ``"fused"`` uses torch's cuDNN/oneDNN kernels and raises
             :class:`~rnnkit.errors.BackendError` for what they cannot run; ``"unrolled"``
             runs the cells in a Python loop (every variant, per-step traces);
-            ``"auto"`` takes fused where it can. :attr:`path` tells which runs.
+            ``"cpu_fused"`` is rnnkit's own whole-sequence forward and hand-written
+            backward in torch ops (:mod:`rnnkit.nn.cpu_fused`; bf16 GEMMs with fp32
+            gate math under bf16 autocast); ``"auto"`` takes fused where it can (see
+            :meth:`auto_path`). :attr:`path` tells which runs.
         recurrent_dropout: variational dropout on the ``h`` that enters ``W_hh``, one
             mask per sequence (Gal & Ghahramani 2016); the fused kernels cannot do it.
 
@@ -75,11 +86,11 @@ class Recurrent(nn.Module):
         for name, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not 0.0 <= float(value) < 1.0:
                 raise ConfigError(f"{name} must be in [0, 1); got {value!r}")
-        if backend not in ("auto", "fused", "unrolled"):
-            raise ConfigError(f"backend must be 'auto', 'fused' or 'unrolled'; got {backend!r}")
-        if backend == "fused" and recurrent_dropout > 0:
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(map(repr, BACKENDS))}; got {backend!r}")
+        if backend in ("fused", "cpu_fused") and recurrent_dropout > 0:
             raise BackendError(
-                f"backend='fused' cannot run recurrent_dropout={recurrent_dropout}: the cuDNN/oneDNN kernels "
+                f"backend={backend!r} cannot run recurrent_dropout={recurrent_dropout}: the fused kernels "
                 "have no per-step dropout on h; use backend='auto' or 'unrolled'"
             )
         self.cell, self.input_size, self.hidden_size, self.num_layers = cell, input_size, hidden_size, num_layers
@@ -151,11 +162,21 @@ class Recurrent(nn.Module):
     # ----------------------------------------------------------------- running
     @property
     def path(self) -> str:
-        """``"fused"`` or ``"unrolled"``: the path :meth:`forward` takes now (it can depend on train/eval mode)."""
+        """``"fused"``, ``"cpu_fused"`` or ``"unrolled"``: the path :meth:`forward` takes now
+        (it can depend on train/eval mode, the device and whether CPU bf16 autocast is on)."""
         if self.backend == "unrolled":
             return "unrolled"
         if self.training and self.recurrent_dropout > 0:
-            return "unrolled"  # only reachable with backend="auto"; "fused" refused this at construction
+            return "unrolled"  # only reachable with backend="auto"; the fused ones refused this at construction
+        if self.backend != "auto":
+            return self.backend
+        return self.auto_path()
+
+    def auto_path(self) -> str:
+        """What ``backend="auto"`` runs (recurrent dropout aside). Always ``"fused"`` for now:
+        ``benchmarks/core_speed.py`` measured ``"cpu_fused"`` at parity (RNN, GRU in fp32) or
+        slower (LSTM; every cell under bf16 autocast) than torch's oneDNN kernels on CPU, so it
+        stays opt-in. This is the one place to route shapes to it if it gets faster."""
         return "fused"
 
     def _prepare(self, x: Tensor, state, lengths):
@@ -174,6 +195,10 @@ class Recurrent(nn.Module):
             h0 = x.new_zeros(expected)
             state = (h0, h0.clone()) if self.cell == "lstm" else h0
         else:
+            if torch.is_autocast_enabled(x.device.type):
+                # under autocast a carried state comes back in the autocast dtype (as from
+                # torch.nn): accept it, as torch.nn does, by casting it to x's dtype
+                state = _match_dtype(state, x.dtype)
             check_state(state, expected, self.cell == "lstm", x)
             state = tuple(state) if self.cell == "lstm" else state
         return x, state, lengths
@@ -181,8 +206,11 @@ class Recurrent(nn.Module):
     def forward(self, x: Tensor, state=None, lengths=None):
         """Run the stack over ``x``. Returns ``(output, state)``; see the class docstring for shapes."""
         x, state, lengths = self._prepare(x, state, lengths)
-        if self.path == "fused":
+        path = self.path
+        if path == "fused":
             output, final = run_fused(self, x, state, lengths)
+        elif path == "cpu_fused":
+            output, final = run_cpu_fused(self, x, state, lengths)
         else:
             output, final = run_unrolled(self, x, state, lengths)
         if not self.batch_first:
