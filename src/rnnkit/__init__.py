@@ -3,7 +3,7 @@
 The public API is listed in ``__all__`` and re-exported lazily (PEP 562): a name's
 module is imported on first use, so ``import rnnkit.reference`` stays NumPy-only
 and ``import rnnkit`` does not pay for torch until a torch-backed name is used.
-Layers (see DESIGN.md): reference → nn → data → models → train → tasks → surfaces.
+Layers (see docs/architecture.md): reference → nn → data → models → train → tasks → api → surfaces.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ _LAZY: dict[str, str] = {
         "Vocab", "CharTokenizer", "WordTokenizer", "pad_sequences", "one_hot", "Batch", "SequenceDataset",
         "BucketBatchSampler", "LMBatches", "make_windows", "StandardScaler", "MinMaxScaler",
     )},
-    **{name: "rnnkit.train" for name in ("Trainer", "TrainConfig")},
+    **{name: "rnnkit.train" for name in ("Trainer", "TrainConfig", "Callback")},
+    **{name: "rnnkit.api" for name in ("fit", "load", "Run")},
     **{name: "rnnkit.config" for name in ("load_config", "dump_config")},
 }
 
@@ -78,4 +79,5 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real names
                                SequenceClassifierConfig, SequenceRegressor, SequenceRegressorConfig, SequenceTagger,
                                SequenceTaggerConfig, build_model)
     from rnnkit.nn import CRF, GRUCell, LSTMCell, Recurrent, RNNCell, Trace
-    from rnnkit.train import TrainConfig, Trainer
+    from rnnkit.api import Run, fit, load
+    from rnnkit.train import Callback, TrainConfig, Trainer

@@ -48,6 +48,8 @@ __all__ = [
     "dumps_config",
     "dump_config",
     "describe_type",
+    "freeze",
+    "is_frozen",
 ]
 
 T = TypeVar("T")
@@ -96,6 +98,19 @@ def describe_type(tp: Any) -> str:
     if tp is Path:
         return "path"
     return getattr(tp, "__name__", str(tp))
+
+
+def _kinds(tp: Any) -> dict[str, type]:
+    """``kind`` value → dataclass, for a union of dataclasses that each fix a ``kind`` field
+    (e.g. ``[model] kind = "feedforward"``); empty for any other type."""
+    members = [m for m in typing.get_args(tp) if m is not type(None)]
+    out: dict[str, type] = {}
+    for m in members:
+        f = {x.name: x for x in dataclasses.fields(m)}.get("kind") if dataclasses.is_dataclass(m) else None
+        if f is None or not isinstance(f.default, str):
+            return {}
+        out[f.default] = m
+    return out
 
 
 def _bad(key: str, tp: Any, value: Any) -> ConfigError:
@@ -148,6 +163,12 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
         val_tp = args[1] if len(args) == 2 else Any
         return {str(k): _convert(v, val_tp, f"{key}.{k}") for k, v in value.items()}
     if origin is Union or (hasattr(types, "UnionType") and origin is types.UnionType):
+        kinds = _kinds(tp)
+        if kinds and isinstance(value, Mapping):  # tables told apart by their `kind` key
+            kind = value.get("kind", next(iter(kinds)))
+            if kind not in kinds:
+                raise ConfigError(f"{key}.kind must be one of {', '.join(map(repr, kinds))}; got {kind!r}")
+            return from_dict(kinds[kind], value, _prefix=key)
         for member in typing.get_args(tp):
             try:
                 return _convert(value, member, key)
@@ -275,6 +296,12 @@ def _parse_text(raw: str, tp: Any, key: str) -> Any:
         values = [_parse_text(p, item_tp, f"{key}[{i}]") for i, p in enumerate(parts)]
         return _convert(values, tp, key)
     if origin is Union or (hasattr(types, "UnionType") and origin is types.UnionType):
+        kinds = _kinds(tp)
+        if kinds and isinstance(value, Mapping):  # tables told apart by their `kind` key
+            kind = value.get("kind", next(iter(kinds)))
+            if kind not in kinds:
+                raise ConfigError(f"{key}.kind must be one of {', '.join(map(repr, kinds))}; got {kind!r}")
+            return from_dict(kinds[kind], value, _prefix=key)
         for member in typing.get_args(tp):
             try:
                 return _parse_text(raw, member, key)
@@ -324,6 +351,13 @@ def _set_path(obj: Any, parts: list[str], raw: str, full_key: str) -> Any:
         prefix = full_key[: len(full_key) - len(".".join(parts[1:]))].rstrip(".")
         if len(parts) == 1:
             new = _parse_text(raw, hints[head], full_key)
+        elif parts[1:] == ["kind"] and _kinds(hints[head]):  # another kind of table: keep the keys it shares
+            kinds = _kinds(hints[head])
+            if raw not in kinds:
+                raise ConfigError(f"{full_key} must be one of {', '.join(map(repr, kinds))}; got {raw!r}")
+            shared = {f.name for f in dataclasses.fields(kinds[raw])}
+            kept = {k: v for k, v in _shallow_dict(getattr(obj, head)).items() if k in shared and k != "kind"}
+            new = from_dict(kinds[raw], {"kind": raw, **to_dict_shallow(kept)}, _prefix=head)
         else:
             current = getattr(obj, head)
             if current is None:
@@ -360,6 +394,11 @@ def apply_overrides(cfg: T, overrides: Sequence[str]) -> T:
         cfg = _set_path(cfg, key.split("."), raw, key)
     # re-validate the whole tree (runs __post_init__ checks on the new values)
     return from_dict(type(cfg), _shallow_dict(cfg))
+
+
+def to_dict_shallow(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Field values as from_dict takes them (tuples as lists, None dropped)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items() if v is not None}
 
 
 def _shallow_dict(obj: Any) -> dict[str, Any]:
@@ -409,3 +448,42 @@ def dump_config(cfg: Any, path: str | os.PathLike) -> Path:
     tmp.write_text(dumps_config(cfg), encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+# --------------------------------------------------------------------------- freezing
+
+_FROZEN_TYPES: dict[type, type] = {}
+_FLAG = "_rnnkit_frozen"
+
+
+def _frozen_type(cls: type) -> type:
+    """A subclass of dataclass ``cls`` whose instances refuse attribute assignment once
+    :func:`freeze` has flagged them (construction and ``dataclasses.replace`` still work)."""
+    if cls not in _FROZEN_TYPES:
+        def __setattr__(self: Any, name: str, value: Any) -> None:
+            if self.__dict__.get(_FLAG):
+                raise ConfigError(f"the config is frozen once loaded; {type(self).__name__}.{name} cannot be "
+                                  f"assigned (use --set / settings when loading, or dataclasses.replace)")
+            object.__setattr__(self, name, value)
+
+        _FROZEN_TYPES[cls] = type(cls.__name__, (cls,), {"__setattr__": __setattr__, "__delattr__": __setattr__,
+                                                         "__module__": cls.__module__, "__qualname__": cls.__qualname__})
+    return _FROZEN_TYPES[cls]
+
+
+def freeze(cfg: T) -> T:
+    """Make ``cfg`` and every dataclass inside it read-only, in place; returns it.
+
+    A validated config is not edited afterwards: code that needs other values builds a
+    copy with ``dataclasses.replace`` (which is validated again)."""
+    if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
+        for f in dataclasses.fields(cfg):
+            freeze(getattr(cfg, f.name))
+        if type(cfg) not in _FROZEN_TYPES.values():
+            cfg.__class__ = _frozen_type(type(cfg))
+        cfg.__dict__[_FLAG] = True
+    return cfg
+
+
+def is_frozen(cfg: Any) -> bool:
+    return bool(getattr(cfg, "__dict__", {}).get(_FLAG))

@@ -14,13 +14,14 @@ RECIPE = "shakespeare-quick"
 
 
 def run_main_job(out: Path, overrides: Sequence[str] = ()) -> int:
+    from rnnkit import api
     from rnnkit.tasks import runner
 
     cfg = runner.load_run_config(RECIPE, overrides)
     d, m, t = cfg.data, cfg.model, cfg.train
     print(f"rnnkit main job: a {m.num_layers}-layer char {m.cell.upper()} ({m.hidden_size} units) on Tiny Shakespeare, "
           f"{t.max_steps} steps of {d.batch_size} streams x {d.seq_len} chars (truncated BPTT)")
-    result = runner.train(cfg, out)
+    result = api.train(cfg, out)
     val = result.val_metrics
     print(f"\ntrained {result.fit.global_step} steps in {result.wall_time_s / 60:.1f} min; "
           f"validation loss {val.get('nll', float('nan')):.4f} nats/char ({val.get('bpc', float('nan')):.3f} bits/char)")

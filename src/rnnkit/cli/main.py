@@ -1,16 +1,19 @@
 """Entry point of the ``rnnkit`` console script.
 
-    rnnkit train CONFIG.toml|RECIPE [--data PATH] [--val PATH] [--test PATH] [--set key=value ...] [--out RUN_DIR]
+    rnnkit train TASK|RECIPE|CONFIG.toml [--data PATH] [--val PATH] [--test PATH] [--set key=value ...]
+                 [--out RUN_DIR] [--overwrite]
     rnnkit resume RUN_DIR
-    rnnkit evaluate RUN_DIR [--data PATH]
+    rnnkit evaluate RUN_DIR [--data PATH | --split test|val] [--set decode.beam_size=4]
     rnnkit predict RUN_DIR INPUT|- [--format jsonl|csv] [--output FILE]
-    rnnkit generate RUN_DIR [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
+    rnnkit generate RUN_DIR [--prime TEXT] [--condition LABEL] [--length N] [--temperature T] [--top-k K]
+                    [--top-p P] [--seed S]
     rnnkit recipes
     rnnkit main                      # the bundled demo job (see rnnkit.cli.demo)
 
 Errors about the user's input (config, data, run directory) print one line and exit
 with status 2, without a traceback. Under ``torchrun`` the same ``train`` command trains
-with DistributedDataParallel; only rank 0 writes and prints.
+with DistributedDataParallel; only rank 0 writes and prints. The commands go through
+:mod:`rnnkit.api`, so a run trained here and one trained with ``rnnkit.fit`` are alike.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -37,21 +41,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("train", help="train from a TOML config or a built-in recipe")
-    p.add_argument("config", help="a TOML file or the name of a built-in recipe (see `rnnkit recipes`)")
+    p = sub.add_parser("train", help="train a task (its defaults), a built-in recipe or a TOML config")
+    p.add_argument("config", help=f"a task name ({', '.join(_task_names())}), a built-in recipe "
+                                  "(see `rnnkit recipes`) or a TOML file")
     p.add_argument("--data", help="training data file (sets data.path)")
     p.add_argument("--val", help="validation data file (sets data.val_path)")
     p.add_argument("--test", help="test data file (sets data.test_path)")
     _add_set(p, "override a config value, e.g. --set train.epochs=5 (repeatable)")
     p.add_argument("--out", help="run directory (default: runs/<name>-<time>)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out (default: refuse)")
 
     p = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     p.add_argument("run_dir")
 
     p = sub.add_parser("evaluate", help="loss and metrics of a trained run")
     p.add_argument("run_dir")
-    p.add_argument("--data", help="a file in the task's format (default: the config's test or validation data)")
+    p.add_argument("--data", help="a file in the task's format (default: the run's test split, else validation)")
+    p.add_argument("--split", choices=("test", "val"), help="score the run's own test or validation split")
     _add_set(p, "change a setting that does not alter the model, e.g. --set decode.beam_size=4")
 
     p = sub.add_parser("predict", help="predictions of a trained run for a file or stdin")
@@ -64,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="sample text from a trained language model")
     p.add_argument("run_dir")
     p.add_argument("--prime", help="text to start from (default: the config's generate.prime)")
+    p.add_argument("--condition", help="the label to generate from (task = \"generate\")")
     p.add_argument("--length", type=int, help="tokens to generate")
     p.add_argument("--temperature", type=float, help="0 = argmax; higher = more varied")
     p.add_argument("--top-k", type=int)
@@ -78,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _task_names() -> list[str]:
+    return ["classify", "regress", "forecast", "tag", "seq2seq", "lm", "generate"]
+
+
 def _default_out(name: str) -> Path:
     return Path("runs") / f"{Path(name).stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
@@ -87,6 +99,7 @@ def _is_main_process() -> bool:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from rnnkit import api
     from rnnkit.tasks import runner
     from rnnkit.train import distributed
 
@@ -96,7 +109,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         distributed.init_distributed()
     try:
         out = Path(args.out) if args.out else _default_out(args.config)
-        result = runner.train(cfg, out, quiet=True if args.quiet else None)
+        result = api.train(cfg, out, quiet=True if args.quiet else None, overwrite=args.overwrite)
     finally:
         if launched:
             distributed.teardown()
@@ -118,24 +131,29 @@ def _print_result(result) -> None:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from rnnkit.tasks import runner
+    from rnnkit import api
 
-    _print_result(runner.resume(args.run_dir))
+    _print_result(api.resume(args.run_dir))
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from rnnkit.tasks import runner
 
-    print(json.dumps(runner.evaluate(args.run_dir, args.data, args.overrides), indent=2))
+    print(json.dumps(runner.evaluate(args.run_dir, args.data, args.overrides, split=args.split), indent=2))
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from rnnkit.tasks import runner
 
-    source = sys.stdin.read().splitlines() if args.input == "-" else args.input
-    rows = runner.predict(args.run_dir, source, args.overrides)
+    if args.input == "-":  # stdin goes through the same reader as a file: one example per line
+        with tempfile.TemporaryDirectory() as tmp:
+            source = Path(tmp) / "stdin.txt"
+            source.write_text(sys.stdin.read(), encoding="utf-8")
+            rows = runner.predict(args.run_dir, source, args.overrides)
+    else:
+        rows = runner.predict(args.run_dir, args.input, args.overrides)
     text = _format_rows(rows, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -157,13 +175,18 @@ def _format_rows(rows: list[dict], fmt: str) -> str:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from rnnkit import api
     from rnnkit.errors import ConfigError
-    from rnnkit.tasks import runner
 
-    task, model = runner.load_run(args.run_dir)
-    if not hasattr(task, "generate"):
-        raise ConfigError(f"{args.run_dir} is a {task.name!r} run; generate needs a language model run (task = \"lm\")")
-    print(task.generate(model, args.prime, args.length, args.temperature, args.top_k, args.top_p, args.seed))
+    run = api.load(args.run_dir)
+    options = dict(prime=args.prime, length=args.length, temperature=args.temperature, top_k=args.top_k,
+                   top_p=args.top_p, seed=args.seed)
+    if args.condition is not None:
+        if run.task.name != "generate":
+            raise ConfigError(f"--condition is for one-to-many generator runs (task = \"generate\"); "
+                              f"{args.run_dir} is a {run.task.name!r} run")
+        options["condition"] = args.condition
+    print(run.generate(**options))
     return 0
 
 

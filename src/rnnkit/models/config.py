@@ -45,8 +45,22 @@ class ModelConfig:
         """True while a data-derived size is still unset (None)."""
         return any(getattr(self, name) is None for name in self.data_sizes)
 
+    #: sizes of which the task sets exactly one (token ids or features), not all
+    exclusive_sizes: ClassVar[bool] = False
+    #: further task-filled fields and the stand-in used by :meth:`check_settings`
+    task_filled: ClassVar[dict[str, int]] = {}
+
     def validate(self) -> None:
         """Check the fields; subclasses call ``super().validate()`` first."""
+
+    def check_settings(self) -> None:
+        """Validate the user's settings now, before the data-derived sizes are known:
+        stand-ins fill the unset sizes (this is what config loading calls, so a bad
+        ``hidden_size`` fails before any data file is opened)."""
+        unset = [n for n in self.data_sizes if getattr(self, n) is None]
+        fill = {n: 1_000_003 for n in (unset[:1] if self.exclusive_sizes else unset)}
+        fill.update({n: v for n, v in self.task_filled.items() if getattr(self, n) is None})
+        dataclasses.replace(self, **fill).validate()
 
     # ------------------------------------------------------------------ round trip
     def to_dict(self) -> dict[str, Any]:

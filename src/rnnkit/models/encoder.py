@@ -33,6 +33,7 @@ class EncoderFields(ModelConfig):
     """
 
     data_sizes = ("vocab_size", "input_size")  # the task sets exactly one from the data
+    exclusive_sizes = True
 
     @property
     def deferred(self) -> bool:

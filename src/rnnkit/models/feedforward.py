@@ -31,6 +31,9 @@ class FeedForwardConfig(ModelConfig):
     ``hidden_sizes`` of the hidden layers (empty: a linear model); ``output_size`` (C or targets)."""
 
     data_sizes = ("vocab_size", "input_size")  # the task sets exactly one from the data
+    exclusive_sizes = True
+
+    kind: Literal["feedforward"] = "feedforward"  # the one-to-one baseline (a task's [model] kind)
 
     @property
     def deferred(self) -> bool:

@@ -40,6 +40,9 @@ class PooledSequenceFields(EncoderFields):
     ``attention_size``: hidden size of attention pooling (default: the encoder output size).
     """
 
+    task_filled = {"max_len": 1}
+
+    kind: Literal["rnn"] = "rnn"  # a task's [model] kind: "rnn" here, "feedforward" for the baseline
     pooling: Literal["last", "mean", "max", "attention", "flatten"] = "last"
     max_len: int | None = None
     attention_size: int | None = None

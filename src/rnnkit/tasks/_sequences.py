@@ -1,25 +1,25 @@
-"""What the many-to-one tasks (classify, regress, forecast) share: the ``[model]`` section,
-building a recurrent model or the feed-forward baseline from it, deterministic splits,
-loaders, scaler persistence, the regression objective and prediction loops.
+"""What the many-to-one tasks (classify, regress, forecast) share: building the model
+their ``[model]`` table describes (a recurrent model or the feed-forward baseline),
+numeric inputs (dense or variable-length), scalers, objectives and the artifacts
+parts they save.
 
 Shapes: B batch, T time, D input features, C classes, K predicted values per example.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Sequence, Union
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from rnnkit.data import SequenceDataset, make_loader
 from rnnkit.data._files import require_file
 from rnnkit.data.scalers import MinMaxScaler, StandardScaler, scaler_from_dict
-from rnnkit.errors import ConfigError, DataError
+from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models import (
     FeedForward,
     FeedForwardConfig,
@@ -28,104 +28,78 @@ from rnnkit.models import (
     SequenceRegressor,
     SequenceRegressorConfig,
 )
-from rnnkit.train import Regression, RunDir, StepResult
+from rnnkit.train import Accuracy, MacroF1, Regression, StepResult
 
-Scaler = StandardScaler | MinMaxScaler
-INPUTS_FILE = "inputs.json"
-SCALER_FILE = "scaler.json"
-
-
-@dataclass
-class SequenceModelSection:
-    """The ``[model]`` table of classify/regress/forecast recipes.
-
-    ``kind = "rnn"``: SequenceClassifier / SequenceRegressor (embedding or features →
-    Recurrent → pooling → linear head). ``kind = "feedforward"``: the one-to-one
-    baseline (a bag of embeddings for text, the flattened (T·D) sequence for numbers).
-    Input, vocabulary and output sizes come from the data, never from the recipe.
-    """
-
-    kind: Literal["rnn", "feedforward"] = "rnn"
-    cell: Literal["rnn", "lstm", "gru"] = "lstm"
-    hidden_size: int = 128
-    num_layers: int = 1
-    bidirectional: bool = False
-    dropout: float = 0.0
-    embedding_dim: int = 64  # token inputs only
-    pooling: Literal["last", "mean", "max", "attention", "flatten"] = "last"  # flatten: fixed-length numbers only
-    attention_size: Optional[int] = None
-    backend: Literal["auto", "fused", "unrolled"] = "auto"
-    hidden_sizes: list[int] = field(default_factory=lambda: [128])  # feedforward only
-    activation: Literal["relu", "tanh", "gelu", "sigmoid"] = "relu"  # feedforward only
+Scaler = Union[StandardScaler, MinMaxScaler]
+ClassifierModel = Union[SequenceClassifierConfig, FeedForwardConfig]
+RegressorModel = Union[SequenceRegressorConfig, FeedForwardConfig]
 
 
-def build_sequence_model(m: SequenceModelSection, *, out_size: int, classifier: bool,
-                         vocab_size: int | None = None, input_size: int | None = None,
-                         steps: int | None = None) -> nn.Module:
-    """The model ``m`` describes, sized by the data.
+# ------------------------------------------------------------------ model
+def build_many_to_one(m: Any, *, out_size: int, vocab_size: int | None = None, input_size: int | None = None,
+                      steps: int | None = None) -> nn.Module:
+    """The model ``m`` (the task's ``[model]`` config) describes, sized by the data.
 
     Args:
-        out_size: C classes (``classifier``) or K regression outputs.
+        out_size: C classes or K regression outputs.
         vocab_size: token inputs (B, T) — or ``input_size``: features (B, T, D).
-        steps: the fixed T of numeric inputs (the feed-forward baseline flattens T·D).
+        steps: the fixed T of numeric inputs, None when lengths vary (the feed-forward
+            baseline and ``pooling = "flatten"`` need it).
     """
-    if m.kind == "feedforward":
+    if isinstance(m, FeedForwardConfig):
         if vocab_size is None and steps is None:
-            raise ConfigError("model.kind='feedforward' needs fixed-length numeric inputs or token ids")
-        return FeedForward(FeedForwardConfig(
-            input_size=None if vocab_size is not None else steps * input_size,  # type: ignore[operator]
-            vocab_size=vocab_size, embedding_dim=m.embedding_dim, hidden_sizes=tuple(m.hidden_sizes),
-            output_size=out_size, activation=m.activation, dropout=m.dropout))
+            raise ConfigError("model.kind = 'feedforward' flattens fixed-length numeric inputs (T·D); these "
+                              "sequences vary in length — use model.kind = 'rnn' or token inputs")
+        return FeedForward(dataclasses.replace(
+            m, vocab_size=vocab_size, input_size=None if vocab_size is not None else steps * input_size,  # type: ignore[operator]
+            output_size=out_size))
     if m.pooling == "flatten" and steps is None:
-        raise ConfigError("model.pooling='flatten' needs fixed-length numeric inputs (a linear layer over all T "
-                          "steps); use last, mean, max or attention for token inputs")
-    common = dict(vocab_size=vocab_size, input_size=input_size if vocab_size is None else None,
-                  embedding_dim=m.embedding_dim, cell=m.cell, hidden_size=m.hidden_size, num_layers=m.num_layers,
-                  bidirectional=m.bidirectional, dropout=m.dropout, backend=m.backend, pooling=m.pooling,
-                  attention_size=m.attention_size, max_len=steps if m.pooling == "flatten" else None)
-    if classifier:
-        return SequenceClassifier(SequenceClassifierConfig(num_classes=out_size, **common))
-    return SequenceRegressor(SequenceRegressorConfig(num_targets=out_size, **common))
+        raise ConfigError("model.pooling = 'flatten' needs fixed-length numeric inputs (a linear layer over all T "
+                          "steps); use last, mean, max or attention")
+    sizes = dict(vocab_size=vocab_size, input_size=None if vocab_size is not None else input_size,
+                 max_len=steps if m.pooling == "flatten" else None)
+    if isinstance(m, SequenceClassifierConfig):
+        return SequenceClassifier(dataclasses.replace(m, num_classes=out_size, **sizes))
+    return SequenceRegressor(dataclasses.replace(m, num_targets=out_size, **sizes))
 
 
-# ------------------------------------------------------------------ splits and loaders
-def check_fraction(value: float, key: str) -> None:
-    if not 0.0 <= value < 1.0:
-        raise ConfigError(f"{key} must be in [0, 1); got {value}")
+# ------------------------------------------------------------------ numeric inputs
+def as_sequences(x: Any, what: str) -> list[np.ndarray]:
+    """Numeric sequences as a list of (T_i, D) float32 arrays, from an (N, T, D) or (N, T)
+    array or a list of (T_i, D) / (T_i,) arrays; non-finite values are a DataError."""
+    items = list(x) if isinstance(x, np.ndarray) else x
+    if isinstance(x, np.ndarray) and x.ndim not in (2, 3):
+        raise DataError(f"{what} must have shape (N, T, D) or (N, T); got {x.shape}")
+    out = []
+    for i, a in enumerate(items):
+        a = np.asarray(a)
+        if a.ndim == 1:
+            a = a[:, None]
+        if a.ndim != 2 or not np.issubdtype(a.dtype, np.number) or len(a) == 0:
+            raise DataError(f"{what}[{i}] must be a non-empty numeric array (T, D) or (T,); got {a.dtype} {a.shape}")
+        check_finite(a, f"{what}[{i}]")
+        out.append(a.astype(np.float32))
+    widths = {a.shape[1] for a in out}
+    if len(widths) > 1:
+        raise DataError(f"{what}: every sequence must have the same number of features D; got {sorted(widths)}")
+    return out
 
 
-def random_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Train and validation indices: a seeded permutation, the last ``fraction`` held out."""
-    n_val = int(round(n * fraction))
-    if fraction > 0 and n_val == 0 and n > 1:
-        n_val = 1
-    if n_val >= n:
-        raise DataError(f"cannot hold out a validation fraction of {fraction} from {n} examples")
-    order = np.random.default_rng(seed).permutation(n)
-    return np.sort(order[: n - n_val]), np.sort(order[n - n_val :])
+def fixed_steps(seqs: Sequence[np.ndarray]) -> int | None:
+    """T when every sequence has T steps, else None."""
+    steps = {len(a) for a in seqs}
+    return steps.pop() if len(steps) == 1 else None
 
 
-def train_loader(ds: SequenceDataset, batch_size: int, seed: int):
-    """Shuffled, length-bucketed batches; re-iterable with ``set_epoch`` (exact resume)."""
-    return make_loader(ds, batch_size, shuffle=True, seed=seed)
+def check_finite(a: np.ndarray, what: str) -> None:
+    bad = ~np.isfinite(a)
+    if bad.any():
+        pos = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise DataError(f"{what}{list(pos)} is not finite ({a[pos]})")
 
 
-def eval_loader(ds: SequenceDataset, batch_size: int):
-    """Batches in a fixed order (sorted by length within pools; ``Batch.indices`` restores file order)."""
-    return make_loader(ds, batch_size, shuffle=False)
-
-
-def check_batch_size(batch_size: int) -> None:
-    if batch_size < 1:
-        raise ConfigError(f"data.batch_size must be >= 1; got {batch_size}")
-
-
-# ------------------------------------------------------------------ files
 def read_npz_arrays(path: str | Path, *, x_key: str = "X", y_key: str | None = "y") -> tuple[np.ndarray, np.ndarray | None]:
-    """x (N, T, D) float32 and the raw ``y`` (N, ...) of an ``.npz`` file (``y_key=None``: x only).
-
-    Unlike :func:`rnnkit.data.sources.read_npz` (class labels), ``y`` keeps its numbers.
-    """
+    """x (N, T, D) float32 and the raw ``y`` (N, ...) of an ``.npz`` file (``y_key=None``: x only)."""
     p = require_file(path)
     try:
         with np.load(p, allow_pickle=False) as z:
@@ -140,56 +114,54 @@ def read_npz_arrays(path: str | Path, *, x_key: str = "X", y_key: str | None = "
     x = x[:, :, None] if x.ndim == 2 else x
     if x.ndim != 3 or not np.issubdtype(x.dtype, np.number):
         raise DataError(f"{p}: {x_key} must be numbers of shape (N, T, D) or (N, T); got {x.dtype} {x.shape}")
-    _check_finite(x, f"{p}: {x_key}")
-    if y is not None:
-        if y.shape[:1] != x.shape[:1] or not np.issubdtype(y.dtype, np.number):
-            raise DataError(f"{p}: {y_key} must be numbers of shape ({x.shape[0]},) or ({x.shape[0]}, K) "
-                            f"to match {x_key}; got {y.dtype} {y.shape}")
-        _check_finite(y, f"{p}: {y_key}")
+    check_finite(x, f"{p}: {x_key}")
+    if y is not None and y.shape[:1] != x.shape[:1]:
+        raise DataError(f"{p}: {y_key} must have {x.shape[0]} rows to match {x_key}; got shape {y.shape}")
     return x.astype(np.float32), y
 
 
-def _check_finite(a: np.ndarray, what: str) -> None:
-    bad = ~np.isfinite(a)
-    if bad.any():
-        pos = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise DataError(f"{what}{list(pos)} is not finite ({a[pos]})")
-
-
 # ------------------------------------------------------------------ scalers
-def make_scaler(kind: str, key: str) -> Scaler | None:
-    if kind == "none":
-        return None
-    if kind == "standard":
-        return StandardScaler()
-    if kind == "minmax":
-        return MinMaxScaler()
-    raise ConfigError(f"{key} must be 'standard', 'minmax' or 'none'; got {kind!r}")
+def make_scaler(kind: str) -> Scaler | None:
+    return {"none": None, "standard": StandardScaler(), "minmax": MinMaxScaler()}[kind]
 
 
-def save_scalers(run_dir: RunDir, scalers: dict[str, Scaler | None]) -> None:
-    run_dir.save_json(SCALER_FILE, {k: (s.to_dict() if s is not None else None) for k, s in scalers.items()})
+def fit_scaler(kind: str, seqs: Sequence[np.ndarray] | np.ndarray) -> Scaler | None:
+    """A scaler of ``kind`` fitted on every step of ``seqs`` (per feature)."""
+    scaler = make_scaler(kind)
+    if scaler is not None:
+        scaler.fit(np.concatenate(list(seqs)) if not isinstance(seqs, np.ndarray) else seqs)
+    return scaler
 
 
-def load_scalers(run_dir: RunDir) -> dict[str, Scaler | None]:
-    raw = run_dir.load_json(SCALER_FILE)
-    where = str(run_dir.path / SCALER_FILE)
-    return {k: (scaler_from_dict(v, where) if v is not None else None) for k, v in raw.items()}
+def scale(scaler: Scaler | None, seqs: list[np.ndarray]) -> list[np.ndarray]:
+    """Each (T_i, D) sequence scaled (a copy as float32)."""
+    if scaler is None:
+        return [a.astype(np.float32) for a in seqs]
+    return [scaler.transform(a).astype(np.float32) for a in seqs]
+
+
+def scaler_to_dict(scaler: Scaler | None) -> dict[str, Any] | None:
+    return None if scaler is None else scaler.to_dict()
+
+
+def scaler_from(raw: Any, where: str) -> Scaler | None:
+    return None if raw is None else scaler_from_dict(raw, where)
 
 
 def affine_inverse(scaler: Scaler | None, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(a, b)`` (width,) with ``original = a * scaled + b`` per column (identity without a scaler).
-
-    Both scalers are per-feature affine maps, so two inverse transforms recover them.
-    """
+    """``(a, b)`` (width,) with ``original = a * scaled + b`` per column (identity without a scaler)."""
     if scaler is None:
         return np.ones(width), np.zeros(width)
     b = scaler.inverse_transform(np.zeros((1, width)))[0]
     return scaler.inverse_transform(np.ones((1, width)))[0] - b, b
 
 
-def apply_scaler(scaler: Scaler | None, x: np.ndarray) -> np.ndarray:
-    return x.astype(np.float32) if scaler is None else scaler.transform(x).astype(np.float32)
+def field(raw: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    """``raw[key]`` of the expected type, or a CheckpointError naming the file and key."""
+    if key not in raw or not isinstance(raw[key], kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise CheckpointError(f"{where}: {key!r} must be {names}; got {raw.get(key, '(missing)')!r}")
+    return raw[key]
 
 
 # ------------------------------------------------------------------ objectives
@@ -205,13 +177,11 @@ class _RenamedRegression(Regression):
 
 
 class RegressionObjective:
-    """MSE (or ``loss="mae"``: mean absolute error) on (scaled) targets. Metrics ``mae/mse/rmse`` in the units the model is trained
-    in (standardised when the target is scaled) and ``mae_orig/mse_orig/rmse_orig`` in
-    the data's original units, via ``original = a * scaled + b`` per output (K,)."""
+    """MSE (or ``loss="mae"``) on (scaled) targets. Metrics ``mae/mse/rmse`` in the units
+    the model learns (standardised when the target is scaled) and ``*_orig`` in the data's
+    units, via ``original = a * scaled + b`` per output (K,)."""
 
     def __init__(self, a: np.ndarray, b: np.ndarray, loss: str = "mse") -> None:
-        if loss not in ("mse", "mae"):
-            raise ConfigError(f"loss must be 'mse' or 'mae'; got {loss!r}")
         self.loss = F.mse_loss if loss == "mse" else F.l1_loss
         self.a = torch.as_tensor(np.asarray(a, dtype=np.float32))
         self.b = torch.as_tensor(np.asarray(b, dtype=np.float32))
@@ -223,9 +193,9 @@ class RegressionObjective:
         pred = model(batch.inputs, batch.lengths).float()  # (B, K)
         target = batch.targets.reshape(pred.shape).float()
         a, b = self.a.to(pred.device), self.b.to(pred.device)
-        loss = self.loss(pred, target)
-        pd, tg = pred.detach(), target
-        return StepResult(loss, len(pred), {"scaled": (pd, tg), "orig": (pd * a + b, tg * a + b)})
+        pd = pred.detach()
+        return StepResult(self.loss(pred, target), len(pred),
+                          {"scaled": (pd, target), "orig": (pd * a + b, target * a + b)})
 
 
 class ClassificationObjective:
@@ -235,27 +205,10 @@ class ClassificationObjective:
         self.num_classes = num_classes
 
     def metrics(self) -> dict[str, Any]:
-        from rnnkit.train import Accuracy, MacroF1
-
         return {"accuracy": Accuracy(), "macro_f1": MacroF1(self.num_classes)}
 
     def __call__(self, model: nn.Module, batch: Any, state: Any) -> StepResult:
         logits = model(batch.inputs, batch.lengths).float()
-        loss = F.cross_entropy(logits, batch.targets)
         d = logits.detach()
-        return StepResult(loss, len(logits), {"accuracy": (d, batch.targets), "macro_f1": (d, batch.targets)})
-
-
-def run_model(model: nn.Module, ds: SequenceDataset, batch_size: int) -> torch.Tensor:
-    """Model outputs (N, K) for every example of ``ds``, in dataset order."""
-    model.eval()
-    device = next(model.parameters()).device
-    out: torch.Tensor | None = None
-    with torch.no_grad():
-        for batch in eval_loader(ds, batch_size):
-            pred = model(batch.inputs.to(device), batch.lengths.to(device)).float().cpu()
-            if out is None:
-                out = torch.empty(len(ds), *pred.shape[1:])
-            out[batch.indices] = pred
-    assert out is not None
-    return out
+        return StepResult(F.cross_entropy(logits, batch.targets), len(logits),
+                          {"accuracy": (d, batch.targets), "macro_f1": (d, batch.targets)})

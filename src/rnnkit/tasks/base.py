@@ -1,26 +1,25 @@
-"""The contract every task type fulfils: config → data pipeline, model, objective,
-prediction output. The runner (:mod:`rnnkit.tasks.runner`) drives it; the CLI only
-parses arguments.
+"""The contract of a task type: a short *declaration* that the pipeline skeleton
+(:mod:`rnnkit.tasks.pipeline`) drives for every task alike.
 
-A task type is a subclass of :class:`Task` registered under its ``name`` with
-:func:`rnnkit.tasks.registry.register`. Its ``Config`` is a dataclass whose every
-field has a default, holding at least ``task`` (the name), ``data``, ``model`` and
-``train`` (:class:`rnnkit.train.TrainConfig`); ``rnnkit.config`` loads it from TOML
-and applies ``--set`` overrides.
+A task type says only what is particular to it:
 
-Life of a run::
+* ``read(source, labelled)`` — its one format detector and reader, used for every
+  split (train, validation, test), for ``evaluate`` and for ``predict`` (plain or ``.gz``);
+  ``read_builtin(split)`` for its built-in datasets; ``from_memory(data, targets)`` for
+  the Python API;
+* ``fit(train)`` — the artifacts (vocabularies, label sets, scalers) fitted on the
+  training split only, as one :class:`Artifacts` object the pipeline saves and loads;
+* ``encode(examples)`` — examples to a dataset of padded batches;
+* ``build_model()``, ``objective(final=...)`` — the model (sized by the artifacts) and
+  its loss and metrics;
+* ``predict_batch(model, batch)`` and ``format_row(examples, i, output)`` — the
+  outputs of one batch and the JSON-ready row of one example.
 
-    task = TaskCls(config)
-    data = task.prepare(run_dir)        # read files, fit vocab/scalers on train only,
-                                        # save them in run_dir, return batch sources
-    model = task.build_model()          # sizes from config + fitted artifacts
-    Trainer(model, task.objective(), config.train, run_dir).fit(data.train, data.val)
+Everything else — which files to read, the seeded validation split, saving and
+loading artifacts, loaders, the whole-split evaluation pass and the prediction
+loop — is the pipeline's, the same for every task.
 
-Later, from the run directory alone::
-
-    task = TaskCls(config); task.load_artifacts(run_dir); model = task.build_model()
-    task.evaluation_data(path)          # batches for `rnnkit evaluate RUN_DIR --data PATH`
-    task.predict(model, inputs)         # rows for `rnnkit predict RUN_DIR INPUT`
+Shapes: B batch, T time, D input features, C classes, V vocabulary.
 """
 
 from __future__ import annotations
@@ -28,58 +27,196 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterable
+from typing import Any, ClassVar, Iterable, Optional, Sequence
 
+import numpy as np
 from torch import nn
 
-from rnnkit.train import Objective, RunDir
+from rnnkit.errors import ConfigError, DataError
+from rnnkit.tasks.splits import random_split
+from rnnkit.train import Objective
+
+__all__ = ["Examples", "Artifacts", "DataSection", "PreparedData", "Task", "check_fraction"]
+
+
+def check_fraction(value: float, key: str) -> None:
+    """``key`` must lie in [0, 1)."""
+    if not 0.0 <= value < 1.0:
+        raise ConfigError(f"{key} must be in [0, 1); got {value!r}")
+
+
+@dataclass
+class DataSection:
+    """The ``[data]`` keys every task has; each task's data table extends it.
+
+    ``path`` (``--data``) is the training file — or, with a task's built-in
+    ``dataset``, where that dataset lives. Without ``val_path`` a seeded random
+    ``val_fraction`` of the training examples is held out for validation.
+    """
+
+    path: Optional[str] = None
+    val_path: Optional[str] = None
+    test_path: Optional[str] = None
+    val_fraction: float = 0.1
+    split_seed: int = 0
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        check_fraction(self.val_fraction, "data.val_fraction")
+        if self.batch_size < 1:
+            raise ConfigError(f"data.batch_size must be >= 1; got {self.batch_size}")
+        if not 0 <= self.split_seed < 2**63:
+            raise ConfigError(f"data.split_seed must be in 0..2**63-1; got {self.split_seed}")
+
+
+@dataclass
+class Examples:
+    """The raw examples of one split, before encoding.
+
+    ``inputs`` (N items: texts, token lists, arrays (T_i, D) or one (N, T, D) array),
+    ``targets`` (N raw labels/values/tag lists, or None when unlabelled), ``where``
+    (the file or description, for messages) and ``lines`` (the line of each example in
+    its file, when it has one) and ``split_of`` (``train``/``val``/``test`` per example,
+    when the file itself says which split each row belongs to).
+    """
+
+    inputs: Any
+    targets: Any = None
+    where: str = "input"
+    lines: Optional[list[int]] = None
+    split_of: Optional[list[str]] = None
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def take(self, idx: Sequence[int] | np.ndarray) -> Examples:
+        """The examples at ``idx``, in that order."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return Examples(_take(self.inputs, idx), None if self.targets is None else _take(self.targets, idx),
+                        self.where, None if self.lines is None else [self.lines[i] for i in idx],
+                        None if self.split_of is None else [self.split_of[i] for i in idx])
+
+    def part(self, split: str) -> Examples | None:
+        """The examples whose ``split_of`` is ``split`` (None when there are none)."""
+        assert self.split_of is not None
+        idx = [i for i, s in enumerate(self.split_of) if s == split]
+        return self.take(idx) if idx else None
+
+
+def _take(items: Any, idx: np.ndarray) -> Any:
+    return items[idx] if isinstance(items, np.ndarray) else [items[i] for i in idx]
+
+
+class Artifacts:
+    """What a task fits on the training split (vocabularies, label names, scalers).
+
+    Subclasses are dataclasses of JSON-able parts with ``to_dict()`` and
+    ``from_dict(raw, where)``; the pipeline saves them as one file in the run
+    directory and loads them back for ``evaluate``, ``predict`` and ``generate``.
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str) -> Artifacts:
+        raise NotImplementedError
 
 
 @dataclass
 class PreparedData:
-    """Batch sources for one run. ``train`` must be re-iterable, each pass one epoch, and
-    support ``set_epoch(epoch)`` (a DataLoader over a BucketBatchSampler does) so the
-    Trainer can resume exactly. ``info`` is shown in the report (sizes, vocabulary...)."""
+    """Batch sources of one run (``train`` re-iterable with ``set_epoch``), the encoded
+    splits' sizes for the report, and each split's raw examples."""
 
     train: Iterable[Any]
     val: Iterable[Any] | None = None
     test: Iterable[Any] | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    examples: dict[str, Examples] = field(default_factory=dict)
 
 
 class Task(ABC):
-    """One task type (classify, regress, forecast, tag, seq2seq, lm)."""
+    """One task type; see the module docstring for what a declaration holds."""
 
     name: ClassVar[str]
     description: ClassVar[str]  # one line for `rnnkit recipes` and --help
     Config: ClassVar[type]  # the dataclass of a recipe of this task type
+    builtin_datasets: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any) -> None:
         self.config = config
+        self._artifacts: Artifacts | None = None
+
+    # ------------------------------------------------------------- artifacts
+    @property
+    def artifacts(self) -> Any:
+        if self._artifacts is None:
+            raise ConfigError(f"the {self.name} task has not been fitted: train it, or load a run directory first")
+        return self._artifacts
+
+    @artifacts.setter
+    def artifacts(self, value: Artifacts) -> None:
+        self._artifacts = value
+
+    @property
+    def fitted(self) -> bool:
+        return self._artifacts is not None
+
+    artifacts_type: ClassVar[type[Artifacts]]
+
+    # ------------------------------------------------------------- reading
+    @abstractmethod
+    def read(self, source: str | Path, *, labelled: bool = True) -> Examples:
+        """The examples of a file in this task's format (its one format detector)."""
+
+    def read_builtin(self, split: str) -> Examples | None:
+        """Split ``train``/``val``/``test`` of the built-in ``data.dataset`` (None: it has none)."""
+        raise ConfigError(f"the {self.name} task has no built-in datasets")
+
+    def from_memory(self, data: Any, targets: Any = None) -> Examples:
+        """Examples from Python objects (``rnnkit.fit(task, data, targets)``)."""
+        raise DataError(f"the {self.name} task reads files only; pass a file path")
+
+    def holdout(self, examples: Examples, fraction: float, seed: int) -> tuple[Examples, Examples]:
+        """(kept, held out): a seeded random ``fraction`` of the examples held out."""
+        keep, held = random_split(len(examples), fraction, seed)
+        return examples.take(keep), examples.take(held)
+
+    # ------------------------------------------------------------- fitting and encoding
+    @abstractmethod
+    def fit(self, train: Examples) -> Artifacts:
+        """The artifacts fitted on the training examples."""
 
     @abstractmethod
-    def prepare(self, run_dir: RunDir | None) -> PreparedData:
-        """Read the data, fit every vocabulary/scaler on the training part only, save them
-        in ``run_dir`` (when given) and return the batch sources."""
+    def encode(self, examples: Examples) -> Any:
+        """A dataset (``rnnkit.data.SequenceDataset``) of the examples, with the artifacts."""
 
-    @abstractmethod
-    def load_artifacts(self, run_dir: RunDir) -> None:
-        """Restore what :meth:`prepare` saved, so :meth:`build_model`, :meth:`predict` and
-        :meth:`evaluation_data` work from the run directory alone."""
+    def loader(self, dataset: Any, *, train: bool) -> Iterable[Any]:
+        """Batches of ``dataset``: shuffled and length-bucketed for training, in a fixed
+        order otherwise (``Batch.indices`` give each example's position)."""
+        from rnnkit.data import make_loader
 
+        return make_loader(dataset, self.config.data.batch_size, shuffle=train, seed=self.config.train.seed)
+
+    def info(self) -> dict[str, Any]:
+        """Sizes of the fitted artifacts for the report (vocabulary, classes...)."""
+        return {}
+
+    # ------------------------------------------------------------- model
     @abstractmethod
     def build_model(self) -> nn.Module:
-        """A fresh model sized by the config and the fitted artifacts."""
+        """A fresh model sized by the config and the artifacts."""
 
     @abstractmethod
-    def objective(self) -> Objective:
-        """Loss and metrics for the Trainer (see :class:`rnnkit.train.Objective`)."""
+    def objective(self, *, final: bool = True) -> Objective:
+        """Loss and metrics. ``final=False`` is the per-epoch validation, which may decode
+        a labelled seeded sample instead of the whole split."""
+
+    # ------------------------------------------------------------- prediction
+    @abstractmethod
+    def predict_batch(self, model: nn.Module, batch: Any) -> list[Any]:
+        """The model's output for each example of ``batch`` (in batch order)."""
 
     @abstractmethod
-    def evaluation_data(self, path: str | Path) -> Iterable[Any]:
-        """Batches from a user file in the task's format, encoded with the fitted artifacts."""
-
-    @abstractmethod
-    def predict(self, model: nn.Module, source: str | Path | list[str]) -> list[dict[str, Any]]:
-        """Predictions for a file path or raw lines (one example per line for text tasks),
-        as JSON-ready rows (``rnnkit predict`` writes them as JSON lines or CSV)."""
+    def format_row(self, examples: Examples, i: int, output: Any) -> dict[str, Any]:
+        """The JSON-ready row of example ``i`` given its output."""

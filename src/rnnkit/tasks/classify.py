@@ -1,19 +1,19 @@
 """Task ``classify``: one label per sequence (many-to-one), or the feed-forward baseline.
 
-Inputs, chosen by ``data.format`` (``"auto"``: from the file name):
+Inputs, by ``data.format`` (``"auto"``: from the file name, plain or ``.gz``):
 
-* text — CSV / TSV / JSONL with a text column and a label column (names configurable),
-  tokenized by words or characters; the vocabulary is fitted on the training split only;
-  batches are bucketed by length. Built-in: ``data.dataset = "imdb"``.
-* numbers — ``.npz`` (``X`` N×T×D, ``y`` N) or a UCR-style TSV (label, then the values;
-  any other extension is read as UCR too); features scaled by a scaler fitted on the
-  training split (``data.scale``). Built-in: ``data.dataset = "mnist"`` (28 rows × 28 pixels).
+* text — CSV / TSV / JSONL with a text column and a label column (names configurable;
+  ``split_column`` may say each row's split), tokenized by words or characters; the
+  vocabulary is fitted on the training split only. Built-in: ``data.dataset = "imdb"``.
+  Unlabelled input for ``predict`` may also be plain text, one example per line.
+* numbers — ``.npz`` (``X`` N×T×D, ``y`` N) or a UCR-style TSV (label, then the values:
+  univariate); features scaled by a scaler fitted on the training split (``data.scale``).
+  Built-in: ``data.dataset = "mnist"`` (28 rows × 28 pixels). From Python also an
+  (N, T, D) array or a list of variable-length (T_i, D) arrays.
 
 A ``.tsv`` whose first line names ``text_column`` and ``label_column`` is a text table,
-otherwise a UCR file. Without ``val_path`` a seeded ``val_fraction`` of the training
-rows is held out. Metrics: accuracy and macro-F1. Run directory: ``labels.json`` (class
-names), ``inputs.json`` (input kind and sizes), ``vocab.json`` + ``tokenizer.json``
-(text) or ``scaler.json`` (numbers).
+otherwise a UCR file. Metrics: accuracy and macro-F1. Predict rows: the label, its
+probability and every class probability.
 """
 
 from __future__ import annotations
@@ -28,26 +28,20 @@ from torch import nn
 
 from rnnkit.data import SequenceDataset, Vocab, get_tokenizer, tokenizer_from_dict
 from rnnkit.data._files import read_text
-from rnnkit.data.sources import load_imdb, load_mnist, load_text_classification, read_npz, read_table, read_ucr
+from rnnkit.data.sources import load_imdb, load_mnist, read_table, read_ucr
 from rnnkit.data.sources.containers import encode_labels, label_names
-from rnnkit.data.sources.textclass import detect_format
-from rnnkit.errors import ConfigError, DataError
+from rnnkit.data.sources.textclass import _SPLIT_NAMES, detect_format
+from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.tasks import _sequences as seq
-from rnnkit.tasks.base import PreparedData, Task
+from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task
 from rnnkit.tasks.registry import register
-from rnnkit.train import RunDir, TrainConfig
+from rnnkit.train import TrainConfig
 
-LABELS_FILE = "labels.json"
-VOCAB_FILE = "vocab.json"
-TOKENIZER_FILE = "tokenizer.json"
 TEXT_FORMATS = ("csv", "tsv", "jsonl")
 
 
 @dataclass
-class ClassifyData:
-    path: Optional[str] = None  # training file (or the built-in dataset's file/folder)
-    val_path: Optional[str] = None  # else val_fraction of the training rows is held out
-    test_path: Optional[str] = None
+class ClassifyData(DataSection):
     dataset: Optional[Literal["imdb", "mnist"]] = None  # a built-in dataset instead of a file
     format: Literal["auto", "csv", "tsv", "jsonl", "npz", "ucr"] = "auto"
     text_column: str = "text"
@@ -62,33 +56,57 @@ class ClassifyData:
     # through an embedding -- the classic mistake the imdb-int recipe reproduces (ids are not magnitudes)
     ids_as_features: bool = False
     scale: Literal["standard", "minmax", "none"] = "standard"  # numeric features
-    val_fraction: float = 0.1
-    split_seed: int = 0
-    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("min_freq", "max_vocab", "max_len"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"data.{name} must be >= 1; got {value}")
 
 
 @dataclass
 class ClassifyConfig:
     task: str = "classify"
     data: ClassifyData = field(default_factory=ClassifyData)
-    model: seq.SequenceModelSection = field(default_factory=seq.SequenceModelSection)
+    model: seq.ClassifierModel = field(default_factory=seq.SequenceClassifierConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
 @dataclass
-class _Split:
-    """Raw inputs of one split: texts (list[str]) or numbers (N, T, D), and label ids (N,)."""
+class ClassifyArtifacts(Artifacts):
+    """Class names and, per input kind, the vocabulary and tokenizer (text) or the scaler
+    and the input width (numbers; ``steps`` = T when every training sequence has it)."""
 
-    inputs: Any
-    labels: np.ndarray
+    labels: list[str]
+    kind: str  # "text" | "numeric"
+    vocab: Optional[Vocab] = None
+    tokenizer: Any = None
+    scaler: Optional[seq.Scaler] = None
+    features: Optional[int] = None
+    steps: Optional[int] = None
 
-    def take(self, idx: np.ndarray) -> _Split:
-        x = [self.inputs[i] for i in idx] if isinstance(self.inputs, list) else self.inputs[idx]
-        return _Split(x, self.labels[idx])
+    def to_dict(self) -> dict[str, Any]:
+        return {"labels": self.labels, "kind": self.kind,
+                "vocab": self.vocab.to_dict() if self.vocab is not None else None,
+                "tokenizer": self.tokenizer.to_dict() if self.tokenizer is not None else None,
+                "scaler": seq.scaler_to_dict(self.scaler), "features": self.features, "steps": self.steps}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str) -> ClassifyArtifacts:
+        labels, kind = seq.field(raw, "labels", list, where), seq.field(raw, "kind", str, where)
+        if kind not in ("text", "numeric"):
+            raise CheckpointError(f"{where}: 'kind' must be 'text' or 'numeric'; got {kind!r}")
+        if kind == "text":
+            return cls([str(x) for x in labels], kind, Vocab.from_dict(seq.field(raw, "vocab", dict, where), source=where),
+                       tokenizer_from_dict(seq.field(raw, "tokenizer", dict, where)))
+        steps = raw.get("steps")
+        return cls([str(x) for x in labels], kind, scaler=seq.scaler_from(raw.get("scaler"), where),
+                   features=seq.field(raw, "features", int, where), steps=steps if isinstance(steps, int) else None)
 
 
 def file_format(path: str | Path, d: ClassifyData) -> str:
-    """``csv``/``tsv``/``jsonl`` (text) or ``npz``/``ucr`` (numbers) for ``path``."""
+    """``csv``/``tsv``/``jsonl`` (text), ``npz``/``ucr`` (numbers) or ``lines`` (plain text)."""
     if d.format != "auto":
         return d.format
     name = Path(path).name.lower().removesuffix(".gz")
@@ -100,7 +118,7 @@ def file_format(path: str | Path, d: ClassifyData) -> str:
         return "ucr"
     if fmt == "tsv":
         first = read_text(path).split("\n", 1)[0].rstrip("\r").split("\t")
-        if not {d.text_column, d.label_column} <= set(first):
+        if d.text_column not in first:
             return "ucr"
     return fmt
 
@@ -110,218 +128,150 @@ class ClassifyTask(Task):
     name = "classify"
     description = "sequence classification: text (CSV/TSV/JSONL, IMDB) or numbers (npz, UCR TSV, MNIST rows)"
     Config = ClassifyConfig
-
-    def __init__(self, config: ClassifyConfig) -> None:
-        super().__init__(config)
-        self.labels: list[str] | None = None
-        self.kind: str | None = None  # "text" | "numeric"
-        self.vocab: Vocab | None = None
-        self.tokenizer: Any = None
-        self.scaler: seq.Scaler | None = None
-        self.steps: int | None = None  # T of numeric inputs
-        self.features: int | None = None  # D of numeric inputs
+    artifacts_type = ClassifyArtifacts
+    builtin_datasets = ("imdb", "mnist")
 
     # ------------------------------------------------------------- reading
-    def _read_splits(self) -> tuple[_Split, _Split | None, _Split | None]:
+    def read(self, source: str | Path, *, labelled: bool = True) -> Examples:
         d = self.config.data
-        if d.dataset == "mnist":
-            data = load_mnist(d.path)
-        elif d.dataset == "imdb":
-            data = load_imdb(d.path)
-        elif d.path is None:
-            raise ConfigError("data.path is required (pass --data PATH) unless data.dataset names a built-in dataset")
-        elif file_format(d.path, d) in TEXT_FORMATS:
-            data = load_text_classification(d.path, d.val_path, d.test_path, text_column=d.text_column,
-                                            label_column=d.label_column, split_column=d.split_column,
-                                            format=file_format(d.path, d))
-        else:
-            return self._read_numeric_files()
-        self.labels = list(data.labels)
-        self._set_kind(data.train.x if hasattr(data.train, "x") else data.train.texts)
-        parts = [_as_split(p) for p in (data.train, data.val, data.test)]
-        if d.dataset is not None:  # the built-in loaders know no val/test files: read the user's
-            parts[1] = self._read_file(d.val_path) if d.val_path else parts[1]
-            parts[2] = self._read_file(d.test_path) if d.test_path else parts[2]
-        return parts[0], parts[1], parts[2]  # type: ignore[return-value]
-
-    def _read_numeric_files(self) -> tuple[_Split, _Split | None, _Split | None]:
-        d = self.config.data
-        x, y, lines = self._read_numeric(d.path)  # type: ignore[arg-type]
-        self.labels = label_names(y)
-        self._set_kind(x)
-        train = _Split(x, encode_labels(y, self.labels, path=d.path, lines=lines))
-        val = self._read_file(d.val_path) if d.val_path else None
-        test = self._read_file(d.test_path) if d.test_path else None
-        return train, val, test
-
-    def _set_kind(self, inputs: Any) -> None:
-        kind = "text" if isinstance(inputs, list) else "numeric"
-        if self.kind is not None and kind != self.kind:
-            raise DataError(f"the training data is {kind} but this run's model was trained on {self.kind} inputs")
-        self.kind = kind
-        if kind == "numeric":
-            self.steps, self.features = int(inputs.shape[1]), int(inputs.shape[2])
-
-    def _read_numeric(self, path: str | Path) -> tuple[np.ndarray, list[str], list[int] | None]:
-        return read_npz(path) if file_format(path, self.config.data) == "npz" else read_ucr(path)
-
-    def _read_file(self, path: str | Path) -> _Split:
-        """A labelled file in the task's format, labels encoded with the training label set."""
-        d = self.config.data
-        fmt = file_format(path, d)
-        if (fmt in TEXT_FORMATS) != (self.kind == "text"):
-            raise DataError(f"{path}: a {fmt} file cannot feed a model trained on {self.kind} inputs")
+        fmt = file_format(source, d)
         if fmt in TEXT_FORMATS:
-            t = read_table(path, [d.text_column, d.label_column], format=fmt)
-            texts, labels, lines = t.columns[d.text_column], t.columns[d.label_column], t.lines
-            return _Split(texts, encode_labels(labels, self.labels, path=path, lines=lines))  # type: ignore[arg-type]
-        x, y, lines = self._read_numeric(path)
-        self._check_shape(x, path)
-        return _Split(x, encode_labels(y, self.labels, path=path, lines=lines))  # type: ignore[arg-type]
+            cols = [d.text_column] + ([d.label_column] if labelled else []) + \
+                   ([d.split_column] if labelled and d.split_column else [])
+            t = read_table(source, cols, format=fmt)
+            split_of = None
+            if labelled and d.split_column:
+                split_of = [self._split_name(s, source, n) for s, n in zip(t.columns[d.split_column], t.lines)]
+            return Examples(t.columns[d.text_column], t.columns[d.label_column] if labelled else None,
+                            str(source), t.lines, split_of)
+        if fmt == "npz":
+            x, y = seq.read_npz_arrays(source, y_key="y" if labelled else None)
+            return Examples(list(x), None if y is None else [str(v) for v in y.tolist()], str(source))
+        if not labelled and (not self.fitted or self.artifacts.kind == "text"):
+            lines = [(n, s) for n, s in enumerate(read_text(source).splitlines(), 1) if s.strip()]
+            if not lines:
+                raise DataError(f"{source}: no text to classify (only blank lines)")
+            return Examples([s for _, s in lines], None, str(source), [n for n, _ in lines])
+        x, labels, lines = read_ucr(source)
+        return Examples(list(x), labels if labelled else None, str(source), lines)
 
-    def _check_shape(self, x: np.ndarray, path: str | Path) -> None:
-        if self.steps is not None and x.shape[1:] != (self.steps, self.features):
-            raise DataError(f"{path}: series must have shape (T, D) = ({self.steps}, {self.features}) "
-                            f"as in training; got {x.shape[1:]}")
+    @staticmethod
+    def _split_name(value: str, source: Any, line: int) -> str:
+        key = _SPLIT_NAMES.get(value.strip().lower())
+        if key is None:
+            raise DataError(f"{source}: line {line}: the split column must be one of {sorted(_SPLIT_NAMES)}; "
+                            f"got {value!r}")
+        return key
 
-    # ------------------------------------------------------------- encoding
-    def _dataset(self, inputs: Any, labels: np.ndarray | None, tokens: list[list[str]] | None = None) -> SequenceDataset:
-        """Encode a split; ``tokens`` are its already tokenized texts, when the caller has them."""
-        if self.kind == "text":
-            d = self.config.data
-            if tokens is None:
-                tokens = [self.tokenizer(t) for t in inputs]  # type: ignore[misc]
-            ids = [self.vocab.encode(t) for t in tokens]  # type: ignore[union-attr]
-            empty = [i for i, a in enumerate(ids) if len(a) == 0]
-            for i in empty:  # an empty text still needs one step: the unk token stands for "nothing"
-                ids[i] = np.array([self.vocab.unk_id], dtype=np.int64)  # type: ignore[union-attr]
-            if d.ids_as_features:
-                ids = [a.astype(np.float32)[:, None] for a in ids]  # (T_i, 1): the id as a magnitude
-            return SequenceDataset(ids, labels, maxlen=d.max_len)
-        x = seq.apply_scaler(self.scaler, inputs)
-        return SequenceDataset.from_dense(x, labels)
-
-    def prepare(self, run_dir: RunDir | None) -> PreparedData:
+    def read_builtin(self, split: str) -> Examples | None:
         d = self.config.data
-        seq.check_fraction(d.val_fraction, "data.val_fraction")
-        seq.check_batch_size(d.batch_size)
-        fitted = self.labels is not None and self.kind is not None
-        saved_labels = self.labels
-        train, val, test = self._read_splits()
-        if fitted and self.labels != saved_labels:
-            raise DataError(f"the training data's labels {self.labels} differ from the run's {saved_labels}")
-        if val is None and d.val_fraction > 0:
-            tr, va = seq.random_split(len(train.labels), d.val_fraction, d.split_seed)
-            train, val = train.take(tr), train.take(va)
-        train_tokens = None if fitted else self._fit(train)
-        if run_dir is not None:
-            self._save(run_dir)
-        train_ds = self._dataset(train.inputs, train.labels, train_tokens)
-        loaders = [None if s is None else seq.eval_loader(self._dataset(s.inputs, s.labels), d.batch_size)
-                   for s in (val, test)]
-        info = {"input": self.kind, "classes": len(self.labels), "train examples": len(train.labels),  # type: ignore[arg-type]
-                "validation examples": len(val.labels) if val is not None else 0,
-                "test examples": len(test.labels) if test is not None else 0}
-        if self.kind == "text":
-            info.update(tokens=d.tokens, vocabulary=len(self.vocab))  # type: ignore[arg-type]
-        else:
-            info.update(steps=self.steps, features=self.features)
-        return PreparedData(seq.train_loader(train_ds, d.batch_size, self.config.train.seed), *loaders, info=info)
+        if not hasattr(self, "_builtin"):
+            self._builtin = load_mnist(d.path) if d.dataset == "mnist" else load_imdb(d.path)
+        part = getattr(self._builtin, split)
+        if part is None:
+            return None
+        labels = [self._builtin.labels[i] for i in part.labels.tolist()] if hasattr(part, "texts") else \
+                 [self._builtin.labels[i] for i in part.y.tolist()]
+        inputs = part.texts if hasattr(part, "texts") else list(part.x)
+        return Examples(inputs, labels, f"{d.dataset} {split}")
 
-    def _fit(self, train: _Split) -> list[list[str]] | None:
-        """Fit the tokenizer/vocabulary or the scaler on the training part; returns the
-        training texts' tokens (so they are tokenized once), or None for numeric input."""
+    def from_memory(self, data: Any, targets: Any = None) -> Examples:
         d = self.config.data
-        if self.kind == "text":
-            self.tokenizer = get_tokenizer(d.tokens, lower=d.lower)
-            tokens = [self.tokenizer(t) for t in train.inputs]
-            self.vocab = Vocab.build(tokens, min_freq=d.min_freq, max_size=d.max_vocab, bos=None, eos=None)
-            return tokens
-        self.scaler = seq.make_scaler(d.scale, "data.scale")
-        if self.scaler is not None:
-            self.scaler.fit(train.inputs)
-        return None
-
-    def _save(self, run_dir: RunDir) -> None:
-        run_dir.save_json(LABELS_FILE, {"labels": self.labels})
-        run_dir.save_json(seq.INPUTS_FILE, {"kind": self.kind, "steps": self.steps, "features": self.features})
-        if self.kind == "text":
-            run_dir.save_json(VOCAB_FILE, self.vocab.to_dict())  # type: ignore[union-attr]
-            run_dir.save_json(TOKENIZER_FILE, self.tokenizer.to_dict())
+        if hasattr(data, "columns") and hasattr(data, "iloc"):  # a pandas DataFrame, columns as in the config
+            missing = [c for c in (d.text_column, d.label_column) if c not in data.columns and
+                       (c == d.text_column or targets is None)]
+            if missing:
+                raise DataError(f"data: the DataFrame has no column {missing[0]!r} (data.text_column / "
+                                f"data.label_column); its columns: {list(data.columns)}")
+            texts = [str(t) for t in data[d.text_column].tolist()]
+            if targets is None and d.label_column in data.columns:
+                targets = data[d.label_column].tolist()
+            return Examples(texts, None if targets is None else [str(t) for t in targets], "DataFrame")
+        if isinstance(data, (list, tuple)) and data and all(isinstance(t, str) for t in data):
+            inputs: Any = list(data)
         else:
-            seq.save_scalers(run_dir, {"features": self.scaler})
+            inputs = seq.as_sequences(data, "data")
+        if targets is not None and len(targets) != len(inputs):
+            raise DataError(f"targets must hold one label per example ({len(inputs)}); got {len(targets)}")
+        return Examples(inputs, None if targets is None else [str(t) for t in list(targets)], "data")
 
-    def load_artifacts(self, run_dir: RunDir) -> None:
-        self.labels = list(run_dir.load_json(LABELS_FILE)["labels"])
-        inputs = run_dir.load_json(seq.INPUTS_FILE)
-        self.kind, self.steps, self.features = inputs["kind"], inputs["steps"], inputs["features"]
-        if self.kind == "text":
-            self.vocab = Vocab.from_dict(run_dir.load_json(VOCAB_FILE), source=str(run_dir.path / VOCAB_FILE))
-            self.tokenizer = tokenizer_from_dict(run_dir.load_json(TOKENIZER_FILE))
+    # ------------------------------------------------------------- fitting and encoding
+    def fit(self, train: Examples) -> ClassifyArtifacts:
+        d = self.config.data
+        labels = label_names(train.targets)
+        if len(labels) < 2:
+            raise DataError(f"{train.where}: the training data has a single class ({labels[0]!r}); "
+                            f"a classifier needs at least two")
+        if _is_text(train):
+            tokenizer = get_tokenizer(d.tokens, lower=d.lower)
+            self._train_tokens = (train, [tokenizer(t) for t in train.inputs])  # tokenized once for encode()
+            vocab = Vocab.build(self._train_tokens[1], min_freq=d.min_freq, max_size=d.max_vocab, bos=None, eos=None)
+            return ClassifyArtifacts(labels, "text", vocab, tokenizer)
+        return ClassifyArtifacts(labels, "numeric", scaler=seq.fit_scaler(d.scale, train.inputs),
+                                 features=int(train.inputs[0].shape[1]), steps=seq.fixed_steps(train.inputs))
+
+    def encode(self, examples: Examples) -> SequenceDataset:
+        a, d = self.artifacts, self.config.data
+        kind = "text" if _is_text(examples) else "numeric"
+        if kind != a.kind:
+            raise DataError(f"{examples.where}: {kind} inputs cannot feed a model trained on {a.kind} inputs")
+        labels = None if examples.targets is None else encode_labels(examples.targets, a.labels,
+                                                                      path=examples.where, lines=examples.lines)
+        if kind == "numeric":
+            seqs = examples.inputs
+            if seqs and seqs[0].shape[1] != a.features:
+                raise DataError(f"{examples.where}: sequences must have D = {a.features} features as in training; "
+                                f"got {seqs[0].shape[1]}")
+            if a.steps is not None and self._needs_fixed_steps() and any(len(s) != a.steps for s in seqs):
+                raise DataError(f"{examples.where}: this model reads exactly T = {a.steps} steps; got lengths "
+                                f"{sorted({len(s) for s in seqs})[:5]}")
+            return SequenceDataset(seq.scale(a.scaler, seqs), labels)
+        cached = getattr(self, "_train_tokens", None)
+        tokens = cached[1] if cached is not None and cached[0] is examples else [a.tokenizer(t) for t in examples.inputs]
+        ids = [a.vocab.encode(t) if t else np.array([a.vocab.unk_id], dtype=np.int64) for t in tokens]
+        if d.ids_as_features:
+            ids = [x.astype(np.float32)[:, None] for x in ids]  # (T_i, 1): the id as a magnitude
+        return SequenceDataset(ids, labels, maxlen=d.max_len)
+
+    def _needs_fixed_steps(self) -> bool:
+        m = self.config.model
+        return isinstance(m, seq.FeedForwardConfig) or m.pooling == "flatten"
+
+    def info(self) -> dict[str, Any]:
+        a = self.artifacts
+        out: dict[str, Any] = {"input": a.kind, "classes": len(a.labels)}
+        if a.kind == "text":
+            out.update(tokens=self.config.data.tokens, vocabulary=len(a.vocab))
         else:
-            self.scaler = seq.load_scalers(run_dir)["features"]
+            out.update(steps=a.steps if a.steps is not None else "variable", features=a.features)
+        return out
 
     # ------------------------------------------------------------- model
     def build_model(self) -> nn.Module:
-        if self.labels is None:
-            raise ConfigError("the labels are not known yet: call prepare() or load_artifacts() first")
-        if self.kind == "text" and self.config.data.ids_as_features:
+        a = self.artifacts
+        if a.kind == "text" and self.config.data.ids_as_features:
             sizes: dict[str, Any] = {"input_size": 1}
-        elif self.kind == "text":
-            sizes = {"vocab_size": len(self.vocab)}  # type: ignore[arg-type]
+        elif a.kind == "text":
+            sizes = {"vocab_size": len(a.vocab)}
         else:
-            sizes = {"input_size": self.features, "steps": self.steps}
-        return seq.build_sequence_model(self.config.model, out_size=len(self.labels), classifier=True, **sizes)
+            sizes = {"input_size": a.features, "steps": a.steps}
+        return seq.build_many_to_one(self.config.model, out_size=len(a.labels), **sizes)
 
-    def objective(self) -> seq.ClassificationObjective:
-        return seq.ClassificationObjective(len(self.labels))  # type: ignore[arg-type]
+    def objective(self, *, final: bool = True) -> seq.ClassificationObjective:
+        return seq.ClassificationObjective(len(self.artifacts.labels))
 
-    def evaluation_data(self, path: str | Path):
-        s = self._read_file(path)
-        return seq.eval_loader(self._dataset(s.inputs, s.labels), self.config.data.batch_size)
+    # ------------------------------------------------------------- prediction
+    def predict_batch(self, model: nn.Module, batch: Any) -> list[Any]:
+        return torch.softmax(model(batch.inputs, batch.lengths).float(), -1).cpu().tolist()
 
-    # ------------------------------------------------------------- predict
-    def _unlabelled_inputs(self, source: str | Path | list[str]) -> tuple[Any, list[str] | None]:
-        """Inputs to classify and, for text, the texts themselves (echoed in the rows)."""
-        d = self.config.data
-        if isinstance(source, list):
-            if self.kind != "text":
-                raise DataError("raw lines can only be classified by a text model; pass a .npz or UCR file")
-            return source, source
-        fmt = file_format(source, d)
-        if self.kind == "text":
-            if fmt in TEXT_FORMATS:
-                texts = read_table(source, [d.text_column], format=fmt).columns[d.text_column]
-            else:  # plain text: one example per line
-                texts = [line for line in read_text(source).splitlines() if line.strip()]
-            return texts, texts
-        if fmt in TEXT_FORMATS:
-            raise DataError(f"{source}: a {fmt} file cannot feed a model trained on numeric inputs")
-        if fmt == "npz":
-            x = seq.read_npz_arrays(source, y_key=None)[0]
-        else:
-            x = read_ucr(source)[0]
-        self._check_shape(x, source)
-        return x, None
-
-    def predict(self, model: nn.Module, source: str | Path | list[str]) -> list[dict[str, Any]]:
-        """Per example: the predicted label, its probability and every class probability."""
-        inputs, texts = self._unlabelled_inputs(source)
-        if len(inputs) == 0:
-            raise DataError(f"{source if not isinstance(source, list) else 'input'}: nothing to classify")
-        probs = torch.softmax(seq.run_model(model, self._dataset(inputs, None), self.config.data.batch_size), -1)
-        best = probs.argmax(-1).tolist()
-        rows = []
-        for i, (k, p) in enumerate(zip(best, probs.tolist())):
-            row: dict[str, Any] = {"text": texts[i]} if texts is not None else {"index": i}
-            row.update(label=self.labels[k], probability=p[k])  # type: ignore[index]
-            row.update({f"p_{name}": v for name, v in zip(self.labels, p)})  # type: ignore[arg-type]
-            rows.append(row)
-        return rows
+    def format_row(self, examples: Examples, i: int, output: Any) -> dict[str, Any]:
+        labels = self.artifacts.labels
+        k = int(np.argmax(output))
+        row: dict[str, Any] = {"text": examples.inputs[i]} if self.artifacts.kind == "text" else {"index": i}
+        row.update(label=labels[k], probability=output[k])
+        row.update({f"p_{name}": p for name, p in zip(labels, output)})
+        return row
 
 
-def _as_split(part: Any) -> _Split | None:
-    """A source's TextExamples / ArrayExamples as a _Split."""
-    if part is None:
-        return None
-    return _Split(part.texts, part.labels) if hasattr(part, "texts") else _Split(part.x, part.y)
+def _is_text(examples: Examples) -> bool:
+    return bool(examples.inputs) and isinstance(examples.inputs[0], str)

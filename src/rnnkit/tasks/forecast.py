@@ -1,47 +1,44 @@
 """Task ``forecast``: the next ``horizon`` values of the target column(s) from the last
 ``input_len`` rows of a CSV time series (many-to-one with a (horizon × targets) head).
 
-The series is split chronologically (``data.split`` fractions, or separate
-``val_path``/``test_path`` files); one scaler over every used column is fitted on the
-training rows only and saved as ``scaler.json``. Validation and test windows may start
-``input_len`` rows before their split, so their first target is the split's first row.
-Built-in: ``data.dataset = "etth1"`` with its standard 12/4/4-month split, all 7 columns
-as features and ``OT`` as the target.
+The series is split chronologically: separate ``val_path``/``test_path`` files, or the
+last ``test_fraction`` of the rows for test and then the last ``val_fraction`` of the
+rest for validation (defaults 0.2 and 0.125: 70/10/20). Validation and test parts start
+``input_len`` rows early, so their first target is the split's first row. One scaler over
+every used column is fitted on the training rows only. Built-in: ``data.dataset =
+"etth1"`` with its standard 12/4/4-month split, all 7 columns as features and ``OT`` as
+the target.
 
-Metrics: ``mae/mse/rmse`` in **standardised units** (the scaled series, as the ETTh1
-literature reports them) and ``mae_orig/mse_orig/rmse_orig`` in the data's units.
-``data.relative = true`` shifts every window by its last input row (per column, targets
-included among the features): the model sees the recent change rather than the level and
-predicts offsets from the last observed target value, which are added back. Errors, so
-every metric, are unchanged by the shift.
-``rnnkit predict RUN_DIR series.csv``: the next ``horizon`` values after the file's
-last ``input_len`` rows, in original units.
+Metrics: ``mae/mse/rmse`` in **standardised units** (as the ETTh1 literature reports
+them) and ``*_orig`` in the data's units. ``data.relative = true`` shifts every window by
+its last input row (per column): the model sees the recent change rather than the level
+and predicts offsets from the last observed target value, which are added back.
+``rnnkit predict RUN_DIR series.csv``: the next ``horizon`` values after the file's last
+``input_len`` rows, one row per step, in original units.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
 
 import numpy as np
+import torch
 from torch import nn
 
 from rnnkit.data import SequenceDataset, make_windows
-from rnnkit.data.sources import SeriesData, load_csv_series, load_etth1, read_csv_series
+from rnnkit.data.sources import load_etth1, read_csv_series
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks import _sequences as seq
-from rnnkit.tasks.base import PreparedData, Task
+from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, check_fraction
 from rnnkit.tasks.registry import register
 from rnnkit.tasks.regress import time_column_arg
-from rnnkit.train import RunDir, TrainConfig
+from rnnkit.train import TrainConfig
 
 
 @dataclass
-class ForecastData:
-    path: Optional[str] = None  # the CSV series (or the built-in dataset's file/folder)
-    val_path: Optional[str] = None  # separate files instead of a chronological split
-    test_path: Optional[str] = None
+class ForecastData(DataSection):
     dataset: Optional[Literal["etth1"]] = None
     target_columns: list[str] = field(default_factory=list)
     feature_columns: Optional[list[str]] = None  # default: every column but the time column (targets included)
@@ -49,18 +46,42 @@ class ForecastData:
     input_len: int = 96
     horizon: int = 24
     stride: int = 1  # rows between training windows
-    split: list[float] = field(default_factory=lambda: [0.7, 0.1, 0.2])  # train/val/test fractions
+    val_fraction: float = 0.125  # of the rows left after the test part: 10% of the series
+    test_fraction: float = 0.2
     scale: Literal["standard", "minmax"] = "standard"
     relative: bool = False  # each window minus its last input row; predictions add that row's targets back
-    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_fraction(self.test_fraction, "data.test_fraction")
+        for name in ("input_len", "horizon", "stride"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"data.{name} must be >= 1; got {getattr(self, name)}")
 
 
 @dataclass
 class ForecastConfig:
     task: str = "forecast"
     data: ForecastData = field(default_factory=ForecastData)
-    model: seq.SequenceModelSection = field(default_factory=seq.SequenceModelSection)
+    model: seq.RegressorModel = field(default_factory=seq.SequenceRegressorConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass
+class ForecastArtifacts(Artifacts):
+    columns: list[str]  # every used column, in the scaler's order
+    features: list[str]
+    targets: list[str]
+    scaler: seq.Scaler
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": self.columns, "features": self.features, "targets": self.targets,
+                "scaler": self.scaler.to_dict()}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str) -> ForecastArtifacts:
+        names = [[str(c) for c in seq.field(raw, k, list, where)] for k in ("columns", "features", "targets")]
+        return cls(*names, seq.scaler_from(seq.field(raw, "scaler", dict, where), where))  # type: ignore[arg-type]
 
 
 @register
@@ -68,136 +89,124 @@ class ForecastTask(Task):
     name = "forecast"
     description = "time-series forecasting: next `horizon` values from `input_len` rows of a CSV (ETTh1 built in)"
     Config = ForecastConfig
-
-    def __init__(self, config: ForecastConfig) -> None:
-        super().__init__(config)
-        self.scaler: seq.Scaler | None = None
-        self.columns: list[str] | None = None  # every used column, in the scaler's order
-        self.features: list[str] | None = None
-        self.targets: list[str] | None = None
+    artifacts_type = ForecastArtifacts
+    builtin_datasets = ("etth1",)
 
     # ------------------------------------------------------------- reading
-    def _check(self) -> None:
+    def _columns(self) -> list[str] | None:
+        if self.fitted:
+            return self.artifacts.columns
         d = self.config.data
-        for name in ("input_len", "horizon", "stride", "batch_size"):
-            if getattr(d, name) < 1:
-                raise ConfigError(f"data.{name} must be >= 1; got {getattr(d, name)}")
-        if len(d.split) != 3 or any(f < 0 for f in d.split) or sum(d.split) > 1 + 1e-9:
-            raise ConfigError(f"data.split must be 3 fractions (train, val, test) >= 0 summing to at most 1; "
-                              f"got {d.split}")
-
-    def _load(self) -> SeriesData:
-        d = self.config.data
-        if d.dataset == "etth1":
-            return load_etth1(d.path, target=d.target_columns[0] if d.target_columns else "OT")
-        if d.path is None:
-            raise ConfigError("data.path is required (pass --data PATH) unless data.dataset = \"etth1\"")
         if not d.target_columns:
             raise ConfigError("data.target_columns must name at least one column of the CSV file")
-        split = (1.0, 0.0, 0.0) if d.val_path or d.test_path else tuple(d.split)
-        return load_csv_series(d.path, target_columns=d.target_columns, feature_columns=d.feature_columns,
-                               time_column=time_column_arg(d.time_column), fractions=split)  # type: ignore[arg-type]
+        return None if d.feature_columns is None else list(dict.fromkeys([*d.feature_columns, *d.target_columns]))
 
-    def _read_values(self, path: str | Path, columns: list[str]) -> np.ndarray:
-        """The used columns of another CSV file, in the training order, scaled."""
-        values, _, _ = read_csv_series(path, columns=columns, time_column=time_column_arg(self.config.data.time_column))
-        return seq.apply_scaler(self.scaler, values)
+    def read(self, source: str | Path, *, labelled: bool = True) -> Examples:
+        """The used columns of every row (R, C) — the series is its own target."""
+        values, names, _ = read_csv_series(source, columns=self._columns(),
+                                           time_column=time_column_arg(self.config.data.time_column))
+        self._read_columns = names
+        values = values.astype(np.float32)
+        return Examples(values, values if labelled else None, str(source), list(range(len(values))))
 
-    def _windows(self, values: np.ndarray, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        fc = [self.columns.index(c) for c in self.features]  # type: ignore[union-attr]
-        tc = [self.columns.index(c) for c in self.targets]  # type: ignore[union-attr]
+    def read_builtin(self, split: str) -> Examples | None:
         d = self.config.data
-        return make_windows(values, d.input_len, d.horizon, stride, feature_cols=fc, target_cols=tc)
+        if not hasattr(self, "_series"):
+            self._series = load_etth1(d.path, target=d.target_columns[0] if d.target_columns else "OT")
+        s = self._series
+        self._read_columns = s.columns
+        lo = {"train": 0, "val": s.bounds[0] - d.input_len, "test": s.bounds[1] - d.input_len}[split]
+        hi = {"train": s.bounds[0], "val": s.bounds[1], "test": s.bounds[2]}[split]
+        rows = s.values[max(lo, 0): hi].astype(np.float32)
+        return Examples(rows, rows, f"etth1 {split}", list(range(max(lo, 0), hi)))
 
-    def _loader(self, windows: tuple[np.ndarray, np.ndarray] | None):
-        return None if windows is None else seq.eval_loader(SequenceDataset.from_dense(*self._shift(windows)),
-                                                            self.config.data.batch_size)
+    def holdout(self, examples: Examples, fraction: float, seed: int) -> tuple[Examples, Examples]:
+        """The last ``fraction`` of the rows (with ``input_len`` rows of context before them)."""
+        n, ctx = len(examples), self.config.data.input_len
+        held = max(1, int(round(n * fraction)))
+        if n - held < ctx:
+            raise DataError(f"{examples.where}: {n} rows leave fewer than input_len = {ctx} rows before a held-out "
+                            f"{fraction:.0%}; give more rows or separate val/test files")
+        return examples.take(np.arange(n - held)), examples.take(np.arange(n - held - ctx, n))
+
+    # ------------------------------------------------------------- fitting and encoding
+    def fit(self, train: Examples) -> ForecastArtifacts:
+        d = self.config.data
+        columns = list(self._read_columns)
+        if d.dataset is not None:
+            features, targets = self._series.feature_columns, self._series.target_columns
+        else:
+            features = list(d.feature_columns) if d.feature_columns is not None else columns
+            targets = list(d.target_columns)
+        scaler = seq.make_scaler(d.scale)
+        scaler.fit(train.inputs)  # type: ignore[union-attr]
+        self._train = train
+        return ForecastArtifacts(columns, features, targets, scaler)  # type: ignore[arg-type]
+
+    def _cols(self) -> tuple[list[int], list[int]]:
+        a = self.artifacts
+        return [a.columns.index(c) for c in a.features], [a.columns.index(c) for c in a.targets]
+
+    def encode(self, examples: Examples) -> SequenceDataset:
+        d, a = self.config.data, self.artifacts
+        values = a.scaler.transform(examples.inputs).astype(np.float32)
+        fc, tc = self._cols()
+        if examples.targets is None:  # predict: the last input_len rows, unshifted (predict_batch shifts)
+            if len(values) < d.input_len:
+                raise DataError(f"{examples.where}: has {len(values)} rows; forecasting needs the last "
+                                f"data.input_len = {d.input_len}")
+            return SequenceDataset.from_dense(values[None, -d.input_len:, fc])
+        stride = d.stride if examples is getattr(self, "_train", None) else 1
+        if len(values) < d.input_len + d.horizon:
+            raise DataError(f"{examples.where}: {len(values)} rows are fewer than input_len + horizon = "
+                            f"{d.input_len + d.horizon}: no complete window")
+        x, y = make_windows(values, d.input_len, d.horizon, stride, feature_cols=fc, target_cols=tc)
+        if d.relative:
+            x, y = x - x[:, -1:], y - self._last_targets(x)
+        return SequenceDataset.from_dense(x, y)
 
     def _last_targets(self, x: np.ndarray) -> np.ndarray:
         """The targets' values at the last input step, (W, 1, targets), of windows x (W, T, D)."""
-        missing = [c for c in self.targets if c not in self.features]  # type: ignore[union-attr]
+        a = self.artifacts
+        missing = [c for c in a.targets if c not in a.features]
         if missing:
             raise ConfigError(f"data.relative = true needs the target columns among the features; {missing} are not")
-        return x[:, -1:, [self.features.index(c) for c in self.targets]]  # type: ignore[union-attr]
+        return x[:, -1:, [a.features.index(c) for c in a.targets]]
 
-    def _shift(self, windows: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """x (W, T, D), y (W, horizon, targets) relative to each window's last input row when data.relative."""
-        x, y = windows
-        if not self.config.data.relative:
-            return x, y
-        return x - x[:, -1:], y - self._last_targets(x)
-
-    # ------------------------------------------------------------- data
-    def prepare(self, run_dir: RunDir | None) -> PreparedData:
-        self._check()
-        d = self.config.data
-        series = self._load()
-        if self.scaler is None:
-            self.columns, self.features, self.targets = series.columns, series.feature_columns, series.target_columns
-            self.scaler = seq.make_scaler(d.scale, "data.scale")
-            self.scaler.fit(series.train)  # type: ignore[union-attr]
-        elif series.columns != self.columns:
-            raise DataError(f"{series.path}: columns {series.columns} differ from the run's {self.columns}")
-        if run_dir is not None:
-            seq.save_scalers(run_dir, {"series": self.scaler})
-            run_dir.save_json(seq.INPUTS_FILE, {"columns": self.columns, "features": self.features,
-                                                "targets": self.targets})
-        scaled = replace(series, values=seq.apply_scaler(self.scaler, series.values))
-        try:
-            w = scaled.windows(d.input_len, d.horizon, 1)
-        except DataError as e:
-            raise DataError(f"{series.path}: {e} (in a split of data.split={d.split})") from None
-        train = self._windows(scaled.train, d.stride) if d.stride > 1 else w.train
-        val = self._windows(self._read_values(d.val_path, self.columns)) if d.val_path else w.val  # type: ignore[arg-type]
-        test = self._windows(self._read_values(d.test_path, self.columns)) if d.test_path else w.test  # type: ignore[arg-type]
-        info = {"series": str(series.path), "rows (train/val/test)": "/".join(str(b - a) for a, b in zip(
-                    (0, *series.bounds[:2]), series.bounds)),
-                "train windows": len(train[0]), "validation windows": 0 if val is None else len(val[0]),
-                "test windows": 0 if test is None else len(test[0]), "features": ", ".join(self.features),
-                "targets": ", ".join(self.targets), "input_len → horizon": f"{d.input_len} → {d.horizon}",
+    def info(self) -> dict[str, Any]:
+        a, d = self.artifacts, self.config.data
+        return {"features": ", ".join(a.features), "targets": ", ".join(a.targets),
+                "input_len → horizon": f"{d.input_len} → {d.horizon}",
                 "metrics": "mae/mse/rmse standardised; *_orig in original units"}
-        loader = seq.train_loader(SequenceDataset.from_dense(*self._shift(train)), d.batch_size, self.config.train.seed)
-        return PreparedData(loader, self._loader(val), self._loader(test), info)
-
-    def load_artifacts(self, run_dir: RunDir) -> None:
-        self.scaler = seq.load_scalers(run_dir)["series"]
-        inputs = run_dir.load_json(seq.INPUTS_FILE)
-        self.columns, self.features, self.targets = inputs["columns"], inputs["features"], inputs["targets"]
 
     # ------------------------------------------------------------- model
     def build_model(self) -> nn.Module:
-        if self.targets is None:
-            raise ConfigError("the columns are not known yet: call prepare() or load_artifacts() first")
-        d = self.config.data
-        return seq.build_sequence_model(self.config.model, out_size=d.horizon * len(self.targets), classifier=False,
-                                        input_size=len(self.features), steps=d.input_len)  # type: ignore[arg-type]
+        a, d = self.artifacts, self.config.data
+        return seq.build_many_to_one(self.config.model, out_size=d.horizon * len(a.targets),
+                                     input_size=len(a.features), steps=d.input_len)
 
-    def objective(self) -> seq.RegressionObjective:
-        a, b = seq.affine_inverse(self.scaler, len(self.columns))  # type: ignore[arg-type]
-        tc = [self.columns.index(c) for c in self.targets]  # type: ignore[union-attr]
+    def objective(self, *, final: bool = True) -> seq.RegressionObjective:
+        a = self.artifacts
+        scale, shift = seq.affine_inverse(a.scaler, len(a.columns))
+        _, tc = self._cols()
         # outputs are (horizon, targets) flattened row-major: targets vary fastest
-        return seq.RegressionObjective(np.tile(a[tc], self.config.data.horizon), np.tile(b[tc], self.config.data.horizon))
+        h = self.config.data.horizon
+        return seq.RegressionObjective(np.tile(scale[tc], h), np.tile(shift[tc], h))
 
-    def evaluation_data(self, path: str | Path):
-        return self._loader(self._windows(self._read_values(path, self.columns)))  # type: ignore[arg-type]
-
-    def predict(self, model: nn.Module, source: str | Path | list[str]) -> list[dict[str, Any]]:
-        """The next ``horizon`` values after the last ``input_len`` rows of a CSV, in original units."""
-        if isinstance(source, list):
-            raise DataError("forecast predicts from a CSV file (its last input_len rows), not raw lines")
+    # ------------------------------------------------------------- prediction
+    def predict_batch(self, model: nn.Module, batch: Any) -> list[Any]:
         d = self.config.data
-        values = self._read_values(source, self.columns)  # type: ignore[arg-type]
-        if len(values) < d.input_len:
-            raise DataError(f"{source}: has {len(values)} rows; forecasting needs the last data.input_len = "
-                            f"{d.input_len}")
-        fc = [self.columns.index(c) for c in self.features]  # type: ignore[union-attr]
-        window = values[None, -d.input_len :, fc]  # (1, input_len, D)
-        inputs = window - window[:, -1:] if d.relative else window
-        pred = seq.run_model(model, SequenceDataset.from_dense(inputs), 1).numpy().reshape(d.horizon, -1)
+        x = batch.inputs  # (B, input_len, D) scaled, unshifted
+        inputs = x - x[:, -1:] if d.relative else x
+        pred = model(inputs, batch.lengths).float().reshape(len(x), d.horizon, -1)
         if d.relative:
-            pred = pred + self._last_targets(window)[0]
-        a, b = seq.affine_inverse(self.scaler, len(self.columns))  # type: ignore[arg-type]
-        tc = [self.columns.index(c) for c in self.targets]  # type: ignore[union-attr]
-        pred = pred * a[tc] + b[tc]
-        return [{"step": k + 1, **{name: float(v) for name, v in zip(self.targets, row)}}  # type: ignore[arg-type]
-                for k, row in enumerate(pred.tolist())]
+            pred = pred + torch.as_tensor(self._last_targets(x.cpu().numpy()), device=pred.device)
+        a = self.artifacts
+        scale, shift = seq.affine_inverse(a.scaler, len(a.columns))
+        _, tc = self._cols()
+        return list(pred.cpu().numpy() * scale[tc] + shift[tc])  # (horizon, targets) in original units
+
+    def format_row(self, examples: Examples, i: int, output: Any) -> list[dict[str, Any]]:
+        """One row per future step."""
+        return [{"step": k + 1, **{n: float(v) for n, v in zip(self.artifacts.targets, row)}}
+                for k, row in enumerate(output.tolist())]

@@ -1,18 +1,19 @@
 """Task ``regress``: one or more real values per sequence (many-to-one), or the feed-forward baseline.
 
-Inputs, chosen by ``data.format`` (``"auto"``: ``.npz`` / ``.csv`` / anything else = UCR-style):
+Inputs, by ``data.format`` (``"auto"``: ``.npz`` / ``.csv`` / anything else = UCR-style; plain or ``.gz``):
 
 * ``.npz`` — ``X`` (N×T×D) and a float ``y`` (N) or (N×K);
-* UCR-style TSV — the target first, then the values of the series (T×1);
+* UCR-style TSV — the target first, then the values of the series (univariate, T×1);
 * CSV series — ``target_columns`` estimated from the last ``input_len`` rows of the
   ``feature_columns`` (default: every column but the targets and the time column):
-  window ``s`` reads rows ``s .. s+input_len-1`` and predicts the targets of its last row.
+  a window reads rows ``s .. s+input_len-1`` and predicts the targets of its last row;
+* from Python, an (N, T, D) array or a list of variable-length (T_i, D) arrays and targets (N,) or (N, K).
 
-Features and targets are scaled by scalers fitted on the training split only (saved as
-``scaler.json``); the model learns the scaled targets, predictions are returned in the
-original units. The loss is MSE on the scaled targets, or MAE with ``loss = "mae"``. Without ``val_path``, ``val_fraction`` is held out: a seeded random subset
-of npz/UCR examples, the *last* windows of a CSV series (chronological, no look-ahead).
-Metrics: ``mae/mse/rmse`` in scaled units and ``mae_orig/mse_orig/rmse_orig`` in original units.
+Features and targets are scaled by scalers fitted on the training split only; the model
+learns the scaled targets, predictions come back in the original units. The loss is MSE
+on the scaled targets, or MAE with ``loss = "mae"``. Without ``val_path`` a seeded random
+``val_fraction`` is held out — for a CSV series the *last* windows (chronological, no
+look-ahead). Metrics: ``mae/mse/rmse`` in scaled units and ``*_orig`` in original units.
 """
 
 from __future__ import annotations
@@ -29,16 +30,13 @@ from rnnkit.data import SequenceDataset
 from rnnkit.data.sources import read_csv_series, read_ucr
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks import _sequences as seq
-from rnnkit.tasks.base import PreparedData, Task
+from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task
 from rnnkit.tasks.registry import register
-from rnnkit.train import RunDir, TrainConfig
+from rnnkit.train import TrainConfig
 
 
 @dataclass
-class RegressData:
-    path: Optional[str] = None
-    val_path: Optional[str] = None  # else val_fraction is held out (see the module docstring)
-    test_path: Optional[str] = None
+class RegressData(DataSection):
     format: Literal["auto", "npz", "ucr", "csv"] = "auto"
     target_columns: list[str] = field(default_factory=list)  # CSV: what to estimate
     feature_columns: Optional[list[str]] = None  # CSV: default every column but targets and time
@@ -46,9 +44,11 @@ class RegressData:
     input_len: int = 24  # CSV: rows per window
     scale: Literal["standard", "minmax", "none"] = "standard"  # features
     scale_target: Literal["standard", "minmax", "none"] = "standard"
-    val_fraction: float = 0.1
-    split_seed: int = 0
-    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.input_len < 1:
+            raise ConfigError(f"data.input_len must be >= 1; got {self.input_len}")
 
 
 @dataclass
@@ -56,8 +56,28 @@ class RegressConfig:
     task: str = "regress"
     loss: Literal["mse", "mae"] = "mse"  # on the scaled targets
     data: RegressData = field(default_factory=RegressData)
-    model: seq.SequenceModelSection = field(default_factory=seq.SequenceModelSection)
+    model: seq.RegressorModel = field(default_factory=seq.SequenceRegressorConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass
+class RegressArtifacts(Artifacts):
+    targets: list[str]  # names of the K outputs
+    features: int  # D
+    steps: Optional[int]  # T when every training sequence has it
+    scaler: Optional[seq.Scaler]
+    target_scaler: Optional[seq.Scaler]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"targets": self.targets, "features": self.features, "steps": self.steps,
+                "scaler": seq.scaler_to_dict(self.scaler), "target_scaler": seq.scaler_to_dict(self.target_scaler)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str) -> RegressArtifacts:
+        steps = raw.get("steps")
+        return cls([str(t) for t in seq.field(raw, "targets", list, where)], seq.field(raw, "features", int, where),
+                   steps if isinstance(steps, int) else None, seq.scaler_from(raw.get("scaler"), where),
+                   seq.scaler_from(raw.get("target_scaler"), where))
 
 
 def file_format(path: str | Path, d: RegressData) -> str:
@@ -77,45 +97,27 @@ class RegressTask(Task):
     name = "regress"
     description = "sequence regression: real targets from npz, UCR-style TSV or CSV windows (original units out)"
     Config = RegressConfig
-
-    def __init__(self, config: RegressConfig) -> None:
-        super().__init__(config)
-        self.scalers: dict[str, seq.Scaler | None] | None = None
-        self.targets: list[str] | None = None  # names of the K outputs
-        self.steps: int | None = None
-        self.features: int | None = None
+    artifacts_type = RegressArtifacts
 
     # ------------------------------------------------------------- reading
-    def _read(self, path: str | Path, *, need_y: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
-        """x (N, T, D) and y (N, K) float32 (``y`` None when not ``need_y`` and absent)."""
-        d = self.config.data
-        fmt = file_format(path, d)
+    def read(self, source: str | Path, *, labelled: bool = True) -> Examples:
+        fmt = file_format(source, self.config.data)
+        if fmt == "csv":
+            return self._read_csv(source, labelled)
         if fmt == "npz":
-            x, y = seq.read_npz_arrays(path, y_key="y" if need_y else None)
-            names = ["y"] if y is None or y.ndim == 1 else [f"y{i}" for i in range(y.shape[1])]
-        elif fmt == "ucr":
-            x, raw, lines = read_ucr(path)
-            y, names = _floats(raw, lines, path), ["y"]
+            x, y = seq.read_npz_arrays(source, y_key="y" if labelled else None)
         else:
-            x, y, names = self._read_csv(path, need_y)
+            x, raw, lines = read_ucr(source)
+            y = _floats(raw, lines, source) if labelled else None
         if y is not None:
-            y = y.reshape(len(y), -1).astype(np.float32)
-        if self.targets is None:
-            self.targets, self.steps, self.features = names, int(x.shape[1]), int(x.shape[2])
-        elif x.shape[1:] != (self.steps, self.features):
-            raise DataError(f"{path}: series must have shape (T, D) = ({self.steps}, {self.features}) as in "
-                            f"training; got {x.shape[1:]}")
-        elif y is not None and y.shape[1] != len(self.targets):
-            raise DataError(f"{path}: expected {len(self.targets)} target values per example as in training; "
-                            f"got {y.shape[1]}")
-        return x, y
+            seq.check_finite(np.asarray(y, dtype=np.float64), f"{source}: y")
+            y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+        return Examples(list(x), y, str(source))
 
-    def _read_csv(self, path: str | Path, need_y: bool) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    def _read_csv(self, path: str | Path, labelled: bool) -> Examples:
         d = self.config.data
         if not d.target_columns:
             raise ConfigError("data.target_columns must name at least one column of the CSV file")
-        if d.input_len < 1:
-            raise ConfigError(f"data.input_len must be >= 1; got {d.input_len}")
         time_col = time_column_arg(d.time_column)
         if d.feature_columns is None:
             _, header, _ = read_csv_series(path, time_column=time_col)
@@ -124,97 +126,96 @@ class RegressTask(Task):
             features = list(d.feature_columns)
         if not features:
             raise ConfigError(f"data.feature_columns: {path} has no column left besides the targets")
-        cols = list(dict.fromkeys(features + (d.target_columns if need_y else [])))
+        cols = list(dict.fromkeys(features + (d.target_columns if labelled else [])))
         values, names, _ = read_csv_series(path, columns=cols, time_column=time_col)
         if len(values) < d.input_len:
             raise DataError(f"{path}: has {len(values)} rows; a window needs data.input_len = {d.input_len}")
         feat = values[:, [names.index(c) for c in features]]
         x = np.moveaxis(sliding_window_view(feat, d.input_len, axis=0), -1, 1)  # (W, input_len, D)
-        y = values[d.input_len - 1 :, [names.index(c) for c in d.target_columns]] if need_y else None
-        return np.ascontiguousarray(x, dtype=np.float32), y, list(d.target_columns)
+        y = values[d.input_len - 1 :, [names.index(c) for c in d.target_columns]] if labelled else None
+        rows = list(range(d.input_len - 1, len(values)))  # the data row (0-based) each window ends at
+        return Examples(list(np.ascontiguousarray(x, dtype=np.float32)),
+                        None if y is None else y.astype(np.float32), str(path), rows)
 
-    # ------------------------------------------------------------- data
-    def _dataset(self, x: np.ndarray, y: np.ndarray | None) -> SequenceDataset:
-        xs = seq.apply_scaler(self.scalers["features"], x)  # type: ignore[index]
-        ys = None if y is None else seq.apply_scaler(self.scalers["targets"], y)  # type: ignore[index]
-        return SequenceDataset.from_dense(xs, ys)
+    def from_memory(self, data: Any, targets: Any = None) -> Examples:
+        x = seq.as_sequences(data, "data")
+        if targets is None:
+            return Examples(x, None, "data")
+        y = np.asarray(targets, dtype=np.float32).reshape(len(targets), -1)
+        if len(y) != len(x):
+            raise DataError(f"targets must hold one value (or row of K values) per example ({len(x)}); got {len(y)}")
+        seq.check_finite(y, "targets")
+        return Examples(x, y, "data")
 
-    def prepare(self, run_dir: RunDir | None) -> PreparedData:
+    def holdout(self, examples: Examples, fraction: float, seed: int) -> tuple[Examples, Examples]:
+        if examples.lines is None:  # independent examples: a seeded random subset
+            return super().holdout(examples, fraction, seed)
+        n = len(examples)  # windows of one series: the last ones, so nothing is seen ahead of time
+        n_val = max(1, int(round(n * fraction)))
+        if n_val >= n:
+            raise DataError(f"cannot hold out a validation fraction of {fraction} from {n} windows")
+        return examples.take(np.arange(n - n_val)), examples.take(np.arange(n - n_val, n))
+
+    # ------------------------------------------------------------- fitting and encoding
+    def fit(self, train: Examples) -> RegressArtifacts:
         d = self.config.data
-        seq.check_fraction(d.val_fraction, "data.val_fraction")
-        seq.check_batch_size(d.batch_size)
-        if d.path is None:
-            raise ConfigError("data.path is required (pass --data PATH)")
-        x, y = self._read(d.path)
-        val = self._read(d.val_path) if d.val_path else None
-        test = self._read(d.test_path) if d.test_path else None
-        if val is None and d.val_fraction > 0:
-            if file_format(d.path, d) == "csv":  # chronological: the last windows
-                n_val = max(1, int(round(len(x) * d.val_fraction)))
-                if n_val >= len(x):
-                    raise DataError(f"cannot hold out a validation fraction of {d.val_fraction} from {len(x)} windows")
-                tr, va = np.arange(len(x) - n_val), np.arange(len(x) - n_val, len(x))
-            else:
-                tr, va = seq.random_split(len(x), d.val_fraction, d.split_seed)
-            (x, y), val = (x[tr], y[tr]), (x[va], y[va])  # type: ignore[index]
-        if self.scalers is None:
-            self.scalers = {"features": seq.make_scaler(d.scale, "data.scale"),
-                            "targets": seq.make_scaler(d.scale_target, "data.scale_target")}
-            for key, arr in (("features", x), ("targets", y)):
-                if self.scalers[key] is not None:
-                    self.scalers[key].fit(arr)  # type: ignore[union-attr]
-        if run_dir is not None:
-            seq.save_scalers(run_dir, self.scalers)
-            run_dir.save_json(seq.INPUTS_FILE, {"targets": self.targets, "steps": self.steps,
-                                                "features": self.features})
-        loaders = [None if s is None else seq.eval_loader(self._dataset(*s), d.batch_size) for s in (val, test)]
-        info = {"train examples": len(x), "validation examples": 0 if val is None else len(val[0]),
-                "test examples": 0 if test is None else len(test[0]), "steps": self.steps,
-                "features": self.features, "targets": ", ".join(self.targets or [])}
-        return PreparedData(seq.train_loader(self._dataset(x, y), d.batch_size, self.config.train.seed),
-                            *loaders, info=info)
+        y = train.targets
+        names = list(d.target_columns) if train.lines is not None else (
+            ["y"] if y.shape[1] == 1 else [f"y{i}" for i in range(y.shape[1])])
+        return RegressArtifacts(names, int(train.inputs[0].shape[1]), seq.fixed_steps(train.inputs),
+                                seq.fit_scaler(d.scale, train.inputs), seq.fit_scaler(d.scale_target, y))
 
-    def load_artifacts(self, run_dir: RunDir) -> None:
-        self.scalers = seq.load_scalers(run_dir)
-        inputs = run_dir.load_json(seq.INPUTS_FILE)
-        self.targets, self.steps, self.features = inputs["targets"], inputs["steps"], inputs["features"]
+    def encode(self, examples: Examples) -> SequenceDataset:
+        a = self.artifacts
+        seqs = examples.inputs
+        if seqs and seqs[0].shape[1] != a.features:
+            raise DataError(f"{examples.where}: sequences must have D = {a.features} features as in training; "
+                            f"got {seqs[0].shape[1]}")
+        m = self.config.model
+        if a.steps is not None and (isinstance(m, seq.FeedForwardConfig) or m.pooling == "flatten") and \
+                any(len(s) != a.steps for s in seqs):
+            raise DataError(f"{examples.where}: this model reads exactly T = {a.steps} steps")
+        y = examples.targets
+        if y is not None:
+            if y.shape[1] != len(a.targets):
+                raise DataError(f"{examples.where}: expected {len(a.targets)} target values per example as in "
+                                f"training; got {y.shape[1]}")
+            y = y if a.target_scaler is None else a.target_scaler.transform(y).astype(np.float32)
+        return SequenceDataset(seq.scale(a.scaler, seqs), y)
+
+    def info(self) -> dict[str, Any]:
+        a = self.artifacts
+        return {"steps": a.steps if a.steps is not None else "variable", "features": a.features,
+                "targets": ", ".join(a.targets)}
 
     # ------------------------------------------------------------- model
     def build_model(self) -> nn.Module:
-        if self.targets is None:
-            raise ConfigError("the data sizes are not known yet: call prepare() or load_artifacts() first")
-        return seq.build_sequence_model(self.config.model, out_size=len(self.targets), classifier=False,
-                                        input_size=self.features, steps=self.steps)
+        a = self.artifacts
+        return seq.build_many_to_one(self.config.model, out_size=len(a.targets), input_size=a.features, steps=a.steps)
 
-    def objective(self) -> seq.RegressionObjective:
-        a, b = seq.affine_inverse(self.scalers["targets"], len(self.targets))  # type: ignore[index,arg-type]
-        return seq.RegressionObjective(a, b, loss=self.config.loss)
+    def objective(self, *, final: bool = True) -> seq.RegressionObjective:
+        a = self.artifacts
+        scale, shift = seq.affine_inverse(a.target_scaler, len(a.targets))
+        return seq.RegressionObjective(scale, shift, loss=self.config.loss)
 
-    def evaluation_data(self, path: str | Path):
-        return seq.eval_loader(self._dataset(*self._read(path)), self.config.data.batch_size)
+    # ------------------------------------------------------------- prediction
+    def predict_batch(self, model: nn.Module, batch: Any) -> list[Any]:
+        pred = model(batch.inputs, batch.lengths).float().cpu().numpy()  # (B, K) scaled
+        scaler = self.artifacts.target_scaler
+        return list(pred if scaler is None else scaler.inverse_transform(pred))
 
-    def predict(self, model: nn.Module, source: str | Path | list[str]) -> list[dict[str, Any]]:
-        """Per example (per window for CSV): the estimated targets in original units."""
-        if isinstance(source, list):
-            raise DataError("regress predicts from a file (.npz, UCR-style TSV or CSV), not raw lines")
-        x, _ = self._read(source, need_y=False)
-        pred = seq.run_model(model, self._dataset(x, None), self.config.data.batch_size).numpy()
-        scaler = self.scalers["targets"]  # type: ignore[index]
-        pred = pred if scaler is None else scaler.inverse_transform(pred)
-        offset = self.config.data.input_len - 1 if file_format(source, self.config.data) == "csv" else 0
-        key = "row" if offset else "index"  # CSV: the data row (0-based, header excluded) a window ends at
-        return [{key: i + offset, **{n: float(v) for n, v in zip(self.targets, row)}}  # type: ignore[arg-type]
-                for i, row in enumerate(pred.tolist())]
+    def format_row(self, examples: Examples, i: int, output: Any) -> dict[str, Any]:
+        """The estimated targets in original units; for a CSV series, keyed by the data row
+        (0-based, header excluded) the window ends at."""
+        key = {"row": examples.lines[i]} if examples.lines is not None else {"index": i}
+        return {**key, **{n: float(v) for n, v in zip(self.artifacts.targets, output)}}
 
 
 def _floats(labels: list[str], lines: list[int], path: str | Path) -> np.ndarray:
     """UCR target column as numbers; a non-number names its line."""
-    try:
-        return np.asarray(labels, dtype=np.float64)
-    except ValueError:
-        for lab, line in zip(labels, lines):
-            try:
-                float(lab)
-            except ValueError:
-                raise DataError(f"{path}: line {line}: column 1: the target must be a number; got {lab!r}") from None
-        raise
+    for lab, line in zip(labels, lines):
+        try:
+            float(lab)
+        except ValueError:
+            raise DataError(f"{path}: line {line}: column 1: the target must be a number; got {lab!r}") from None
+    return np.asarray(labels, dtype=np.float64)

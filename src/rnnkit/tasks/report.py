@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,8 +25,14 @@ def _table(rows: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _plots(files: list[str]) -> str:
+    return "".join(f"![{Path(f).stem}]({f})\n\n" if f.endswith(".png") else f"- [{Path(f).name}]({f})\n"
+                   for f in files)
+
+
 def write_report(run: RunDir, cfg: Any, task: Any, model: nn.Module, info: dict[str, Any], fit: FitResult,
-                 val_metrics: dict[str, float], test_metrics: dict[str, float], wall_time_s: float) -> None:
+                 val_metrics: dict[str, float], test_metrics: dict[str, float], wall_time_s: float,
+                 plots: list[str] = ()) -> None:
     summary = model.summary(print_fn=None) if hasattr(model, "summary") else repr(model)
     history = ""
     if fit.history:
@@ -42,6 +49,7 @@ def write_report(run: RunDir, cfg: Any, task: Any, model: nn.Module, info: dict[
         "## Validation\n\n" + _table(val_metrics) + "\n"
         "## Test\n\n" + _table(test_metrics) + "\n"
         "## Epochs\n\n" + (history or "(none)\n") + "\n"
+        "## Plots\n\n" + (_plots(plots) or "(none)\n") + "\n"
         "## Model\n\n```\n" + summary + "\n```\n\n"
         "## Config\n\n```toml\n" + dumps_config(cfg) + "```\n"
     )
