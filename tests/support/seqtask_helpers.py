@@ -32,14 +32,21 @@ def write_config(tmp: Path, text: str, name: str = "cfg.toml") -> Path:
 
 
 def train_run(tmp: Path, toml: str, overrides: list[str] = (), **paths: str) -> runner.RunResult:
-    """load_run_config → train into tmp/run, with quiet CPU training."""
+    """load_run_config → train into tmp/run (as `rnnkit train` does, plots included), quiet, on CPU."""
+    from rnnkit import api
+
     cfg = runner.load_run_config(write_config(tmp, toml), [*FAST_TRAIN, *overrides], **paths)
-    return runner.train(cfg, tmp / "run", quiet=True)
+    return api.train(cfg, tmp / "run", quiet=True)
 
 
 def assert_run_files(run_dir: Path, *extra: str) -> None:
-    for name in ("config.toml", "model.safetensors", "metrics.csv", "report.md", *extra):
+    for name in ("config.toml", "model.safetensors", "artifacts.json", "metrics.csv", "report.md", *extra):
         assert (run_dir / name).is_file(), f"{name} missing from the run directory"
+
+
+def artifacts(run_dir: Path) -> dict:
+    """What the run fitted on its training split (``artifacts.json``)."""
+    return json.loads((run_dir / "artifacts.json").read_text())["artifacts"]
 
 
 def sentiment_rows(n: int, seed: int) -> list[tuple[str, str]]:

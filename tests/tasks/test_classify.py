@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from rnnkit.errors import ConfigError, DataError
-from rnnkit.tasks import get_task, runner
+from rnnkit.tasks import get_task, pipeline, runner
 from seqtask_helpers import one_torch_thread  # noqa: F401 (autouse fixture)
-from seqtask_helpers import assert_run_files, numeric_classes, sentiment_rows, train_run, write_table
+from seqtask_helpers import artifacts, assert_run_files, numeric_classes, sentiment_rows, train_run, write_table
 
 TEXT_TOML = """
 task = "classify"
@@ -40,8 +40,8 @@ def test_text_csv_learns_and_round_trips_through_the_run_dir(tmp_path):
     train = write_table(tmp_path / "train.csv", sentiment_rows(240, 0), "csv")
     test = write_table(tmp_path / "test.csv", sentiment_rows(60, 1), "csv")
     res = train_run(tmp_path, TEXT_TOML, data=str(train))
-    assert_run_files(res.run_dir, "vocab.json", "tokenizer.json", "labels.json", "inputs.json")
-    assert json.loads((res.run_dir / "labels.json").read_text())["labels"] == ["neg", "pos"]
+    assert_run_files(res.run_dir, "plots/curves.png", "plots/confusion.png")
+    assert artifacts(res.run_dir)["labels"] == ["neg", "pos"]
     assert res.val_metrics["accuracy"] > 0.85  # chance is 0.5; one keyword decides the label
     assert "macro_f1" in res.val_metrics
 
@@ -65,7 +65,7 @@ def test_text_tsv_and_jsonl_with_custom_columns_char_tokens(tmp_path, fmt):
     res = train_run(tmp_path, TEXT_TOML, ["data.text_column=review", "data.label_column=sentiment",
                                           "data.tokens=char", "train.epochs=2", "model.pooling=mean"],
                     data=str(train), val=str(val))
-    tok = json.loads((res.run_dir / "tokenizer.json").read_text())
+    tok = artifacts(res.run_dir)["tokenizer"]
     assert tok["level"] == "char"
     assert res.fit.epochs_completed == 2
     assert set(runner.evaluate(res.run_dir, val)) >= {"loss", "accuracy", "macro_f1"}
@@ -80,7 +80,7 @@ def test_validation_split_is_deterministic_and_held_out(tmp_path):
     sizes = []
     for _ in range(2):
         task = get_task("classify")(cfg)
-        data = task.prepare(None)
+        data = pipeline.prepare(task, None)
         sizes.append((data.info["train examples"], data.info["validation examples"]))
         val_idx = sorted(int(i) for b in data.val for i in b.indices)
         assert val_idx == list(range(10))
@@ -99,7 +99,8 @@ def test_npz_sequences_learn_and_predict(tmp_path):
     xt, yt = numeric_classes(40, 5, 3, seed=1)
     np.savez(tmp_path / "test.npz", X=xt, y=yt)
     res = train_run(tmp_path, NUMERIC_TOML, data=str(tmp_path / "train.npz"), test=str(tmp_path / "test.npz"))
-    assert_run_files(res.run_dir, "scaler.json", "labels.json")
+    assert_run_files(res.run_dir)
+    assert artifacts(res.run_dir)["scaler"]["kind"] == "standard"
     assert res.test_metrics["accuracy"] > 0.85
     assert runner.evaluate(res.run_dir)["accuracy"] == pytest.approx(res.test_metrics["accuracy"])
     np.savez(tmp_path / "unlabelled.npz", X=xt[:4])  # prediction needs no y
@@ -115,7 +116,7 @@ def test_ucr_tsv_with_feedforward_baseline(tmp_path):
     (tmp_path / "GunPoint_TEST.tsv").write_text("\n".join(lines[120:]) + "\n")
     res = train_run(tmp_path, NUMERIC_TOML, ["model.kind=feedforward", "model.hidden_sizes=13", "train.epochs=15"],
                     data=str(tmp_path / "GunPoint_TRAIN.tsv"), test=str(tmp_path / "GunPoint_TEST.tsv"))
-    assert json.loads((res.run_dir / "labels.json").read_text())["labels"] == ["1", "2"]
+    assert artifacts(res.run_dir)["labels"] == ["1", "2"]
     assert type(res.model).__name__ == "FeedForward"
     assert res.test_metrics["accuracy"] > 0.85
     rows = runner.predict(res.run_dir, str(tmp_path / "GunPoint_TEST.tsv"))
@@ -141,7 +142,7 @@ def test_empty_file_and_missing_path(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(DataError, match=r"empty.csv is empty"):
         train_run(tmp_path, TEXT_TOML, data=str(tmp_path / "empty.csv"))
-    with pytest.raises(ConfigError, match=r"data.path is required \(pass --data PATH\)"):
+    with pytest.raises(ConfigError, match=r"data.path is required: pass --data PATH"):
         train_run(tmp_path, TEXT_TOML)
 
 
@@ -159,10 +160,10 @@ def test_numeric_model_rejects_text_input(tmp_path):
     x, y = numeric_classes(30, 5, 3, seed=0)
     np.savez(tmp_path / "train.npz", X=x, y=y)
     res = train_run(tmp_path, NUMERIC_TOML, ["train.epochs=1"], data=str(tmp_path / "train.npz"))
-    with pytest.raises(DataError, match=r"raw lines can only be classified by a text model"):
+    with pytest.raises(DataError, match=r"text inputs cannot feed a model trained on numeric inputs"):
         runner.predict(res.run_dir, ["hello"])
     np.savez(tmp_path / "wide.npz", X=np.zeros((2, 5, 4)), y=np.zeros(2))
-    with pytest.raises(DataError, match=r"wide.npz: series must have shape \(T, D\) = \(5, 3\) as in training; got \(5, 4\)"):
+    with pytest.raises(DataError, match=r"wide.npz: sequences must have D = 3 features as in training; got 4"):
         runner.evaluate(res.run_dir, tmp_path / "wide.npz")
 
 
@@ -174,7 +175,7 @@ def test_mnist_recipe_on_real_mnist(datasets_dir, tmp_path, monkeypatch):
                                                 "data.batch_size=64", "train.device=cpu"])
     res = runner.train(cfg, tmp_path / "run", quiet=True)
     assert res.fit.global_step == 60
-    info = res.task.prepare(None).info
+    info = res.data.info
     assert (info["train examples"], info["validation examples"], info["test examples"]) == (54000, 6000, 10000)
     assert (info["steps"], info["features"]) == (28, 28)
     assert res.test_metrics["accuracy"] > 0.2  # 60 steps already beat chance (0.1)

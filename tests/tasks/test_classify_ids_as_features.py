@@ -28,7 +28,7 @@ def test_ids_become_one_float_feature_per_step_and_no_embedding(tmp_path):
     model = res.model
     assert not any(isinstance(m, torch.nn.Embedding) for m in model.modules())
     assert model.encoder.embedding is None and model.encoder.input_size == 1
-    batch = next(iter(res.task.prepare(None).train))
+    batch = next(iter(res.data.train))
     assert batch.inputs.dtype == torch.float32 and batch.inputs.shape[-1] == 1
     assert batch.inputs.shape[1] <= 5  # max_len still keeps the last 5 tokens
     ids = batch.inputs[..., 0]

@@ -10,7 +10,7 @@ import pytest
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks import runner
 from seqtask_helpers import one_torch_thread  # noqa: F401 (autouse fixture)
-from seqtask_helpers import assert_run_files, train_run
+from seqtask_helpers import artifacts, assert_run_files, train_run
 
 TOML = """
 task = "forecast"
@@ -41,11 +41,11 @@ def write_series(path, n: int, seed: int = 0, start: int = 0):
 def test_forecast_learns_season_and_round_trips(tmp_path):
     temp = write_series(tmp_path / "series.csv", 400)
     res = train_run(tmp_path, TOML, data=str(tmp_path / "series.csv"))
-    assert_run_files(res.run_dir, "scaler.json", "inputs.json")
-    scaler = json.loads((res.run_dir / "scaler.json").read_text())["series"]
+    assert_run_files(res.run_dir, "plots/predicted_vs_actual.png")
+    scaler = artifacts(res.run_dir)["scaler"]
     n_train = 280  # 0.7 of 400: the scaler saw the training rows only
     assert scaler["mean"][1] == pytest.approx(temp[:n_train].mean(), rel=1e-5)
-    assert res.task.features == ["hum", "temp"]  # the time column is not a feature
+    assert res.task.artifacts.features == ["hum", "temp"]  # the time column is not a feature
 
     # a naive "repeat the last value" forecast, in original units, over the test windows
     test_rows = temp[280 - 12:]
@@ -69,7 +69,7 @@ def test_separate_files_and_feature_columns(tmp_path):
     write_series(tmp_path / "val.csv", 40, seed=2, start=120)
     res = train_run(tmp_path, TOML, ["data.feature_columns=temp", "train.epochs=2", "model.kind=feedforward"],
                     data=str(tmp_path / "train.csv"), val=str(tmp_path / "val.csv"))
-    assert res.task.features == ["temp"]
+    assert res.task.artifacts.features == ["temp"]
     assert res.fit.epochs_completed == 2
     assert {"mae", "mae_orig", "rmse_orig"} <= set(res.val_metrics)
     assert len(runner.predict(res.run_dir, str(tmp_path / "val.csv"))) == 3
@@ -82,10 +82,13 @@ def test_errors(tmp_path):
     with pytest.raises(DataError, match=r"s.csv: line 1: unknown target column 'pressure'"):
         train_run(tmp_path, TOML, ["data.target_columns=pressure"], data=str(tmp_path / "s.csv"))
     write_series(tmp_path / "short.csv", 12)
-    with pytest.raises(DataError, match=r"short.csv: series has 9 steps; a window needs input_len \+ horizon = 15"):
-        train_run(tmp_path, TOML, data=str(tmp_path / "short.csv"))  # 9 training rows cannot hold a window
-    with pytest.raises(ConfigError, match=r"data.split must be 3 fractions"):
-        train_run(tmp_path, TOML, ["data.split=[0.9,0.2,0.1]"], data=str(tmp_path / "s.csv"))
+    with pytest.raises(DataError, match=r"short.csv: 12 rows leave fewer than input_len = 12 rows before a held-out 20%"):
+        train_run(tmp_path, TOML, data=str(tmp_path / "short.csv"))  # no rows left to train on
+    with pytest.raises(ConfigError, match=r"data.test_fraction must be in \[0, 1\); got 1.2"):
+        train_run(tmp_path, TOML, ["data.test_fraction=1.2"], data=str(tmp_path / "s.csv"))
+    write_series(tmp_path / "few.csv", 40)
+    with pytest.raises(DataError, match=r"few.csv: \d+ rows are fewer than input_len \+ horizon = 15"):
+        train_run(tmp_path, TOML, ["data.test_fraction=0.05"], data=str(tmp_path / "few.csv"))
     (tmp_path / "empty.csv").write_text("time,hum,temp\n")
     with pytest.raises(DataError, match=r"empty.csv: has a header but no data rows"):
         train_run(tmp_path, TOML, data=str(tmp_path / "empty.csv"))
@@ -98,9 +101,9 @@ def test_ett_recipe_on_real_etth1(datasets_dir, tmp_path, monkeypatch):
                                                   "train.device=cpu"])
     res = runner.train(cfg, tmp_path / "run", quiet=True)
     assert res.fit.global_step == 3
-    assert res.task.features == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
+    assert res.task.artifacts.features == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
     # the standard split: 8640 training rows → 8640 - 96 - 24 + 1 windows
-    assert len(res.task.prepare(None).train.dataset) == 8521
+    assert len(res.data.train.dataset) == 8521
     assert {"mae", "mse", "mae_orig"} <= set(res.test_metrics)
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks import runner
-from rnnkit.tasks._sequences import random_split
+from rnnkit.tasks.splits import random_split
 from seqtask_helpers import one_torch_thread  # noqa: F401 (autouse fixture)
-from seqtask_helpers import assert_run_files, train_run
+from seqtask_helpers import artifacts, assert_run_files, train_run
 
 TOML = """
 task = "regress"
@@ -38,17 +38,17 @@ def test_npz_learns_with_predictions_in_original_units(tmp_path):
     np.savez(tmp_path / "train.npz", X=x, y=y)
     np.savez(tmp_path / "test.npz", X=xt, y=yt)
     res = train_run(tmp_path, TOML, data=str(tmp_path / "train.npz"), test=str(tmp_path / "test.npz"))
-    assert_run_files(res.run_dir, "scaler.json", "inputs.json")
-    scalers = json.loads((res.run_dir / "scaler.json").read_text())
-    assert scalers["targets"]["kind"] == "standard"
+    assert_run_files(res.run_dir, "plots/predicted_vs_actual.png")
+    scalers = artifacts(res.run_dir)
+    assert scalers["target_scaler"]["kind"] == "standard"
     train_idx, _ = random_split(240, 0.1, 0)  # the scaler saw the training part only, not the held-out 10 %
-    assert scalers["targets"]["mean"][0] == pytest.approx(y[train_idx].mean(), rel=1e-4)
+    assert scalers["target_scaler"]["mean"][0] == pytest.approx(y[train_idx].mean(), rel=1e-4)
 
     naive = np.abs(yt - y.mean()).mean()  # predicting the training mean
     m = runner.evaluate(res.run_dir, tmp_path / "test.npz")
     assert m["mae_orig"] < 0.5 * naive
     # scaled and original errors differ by the target's std
-    assert m["mae_orig"] == pytest.approx(m["mae"] * scalers["targets"]["std"][0], rel=1e-3)
+    assert m["mae_orig"] == pytest.approx(m["mae"] * scalers["target_scaler"]["std"][0], rel=1e-3)
     assert res.test_metrics["mae_orig"] == pytest.approx(m["mae_orig"], rel=1e-5)
 
     np.savez(tmp_path / "new.npz", X=xt[:5])
@@ -85,7 +85,7 @@ def test_csv_windows_estimate_the_last_rows_target(tmp_path):
     test_target = _sensor_csv(tmp_path / "test.csv", 60, 1)
     res = train_run(tmp_path, TOML, ["data.target_columns=load", "data.input_len=4", "train.epochs=12"],
                     data=str(tmp_path / "train.csv"), test=str(tmp_path / "test.csv"))
-    assert res.task.features == 2  # a and b; the date and the target are not inputs
+    assert res.task.artifacts.features == 2  # a and b; the date and the target are not inputs
     naive = np.abs(test_target[3:] - target.mean()).mean()
     assert res.test_metrics["mae_orig"] < 0.5 * naive
     _sensor_csv(tmp_path / "new.csv", 10, 1, with_target=False)  # no target column needed to predict

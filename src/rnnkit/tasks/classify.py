@@ -146,7 +146,7 @@ class ClassifyTask(Task):
                             str(source), t.lines, split_of)
         if fmt == "npz":
             x, y = seq.read_npz_arrays(source, y_key="y" if labelled else None)
-            return Examples(list(x), None if y is None else [str(v) for v in y.tolist()], str(source))
+            return Examples(x, None if y is None else [str(v) for v in y.tolist()], str(source))
         if not labelled and (not self.fitted or self.artifacts.kind == "text"):
             lines = [(n, s) for n, s in enumerate(read_text(source).splitlines(), 1) if s.strip()]
             if not lines:
@@ -215,8 +215,10 @@ class ClassifyTask(Task):
         kind = "text" if _is_text(examples) else "numeric"
         if kind != a.kind:
             raise DataError(f"{examples.where}: {kind} inputs cannot feed a model trained on {a.kind} inputs")
-        labels = None if examples.targets is None else encode_labels(examples.targets, a.labels,
-                                                                      path=examples.where, lines=examples.lines)
+        def labels() -> np.ndarray | None:  # after the input checks: a wrong shape is the first thing to say
+            return None if examples.targets is None else encode_labels(examples.targets, a.labels,
+                                                                        path=examples.where, lines=examples.lines)
+
         if kind == "numeric":
             seqs = examples.inputs
             if seqs and seqs[0].shape[1] != a.features:
@@ -225,13 +227,13 @@ class ClassifyTask(Task):
             if a.steps is not None and self._needs_fixed_steps() and any(len(s) != a.steps for s in seqs):
                 raise DataError(f"{examples.where}: this model reads exactly T = {a.steps} steps; got lengths "
                                 f"{sorted({len(s) for s in seqs})[:5]}")
-            return SequenceDataset(seq.scale(a.scaler, seqs), labels)
+            return SequenceDataset(seq.scale(a.scaler, seqs), labels())
         cached = getattr(self, "_train_tokens", None)
         tokens = cached[1] if cached is not None and cached[0] is examples else [a.tokenizer(t) for t in examples.inputs]
         ids = [a.vocab.encode(t) if t else np.array([a.vocab.unk_id], dtype=np.int64) for t in tokens]
         if d.ids_as_features:
             ids = [x.astype(np.float32)[:, None] for x in ids]  # (T_i, 1): the id as a magnitude
-        return SequenceDataset(ids, labels, maxlen=d.max_len)
+        return SequenceDataset(ids, labels(), maxlen=d.max_len)
 
     def _needs_fixed_steps(self) -> bool:
         m = self.config.model

@@ -138,6 +138,11 @@ class ForecastTask(Task):
         else:
             features = list(d.feature_columns) if d.feature_columns is not None else columns
             targets = list(d.target_columns)
+            for what, names in (("target", targets), ("feature", features)):
+                unknown = [c for c in names if c not in columns]
+                if unknown:
+                    raise DataError(f"{train.where}: line 1: unknown {what} column {unknown[0]!r}; the used "
+                                    f"columns are {columns}")
         scaler = seq.make_scaler(d.scale)
         scaler.fit(train.inputs)  # type: ignore[union-attr]
         self._train = train

@@ -105,13 +105,12 @@ def load_artifacts(task: Task, run: RunDir) -> None:
     task.artifacts = task.artifacts_type.from_dict(raw["artifacts"], where)
 
 
-def prepare(task: Task, run: RunDir | None, given: Mapping[str, Examples | None] | None = None) -> PreparedData:
-    """Read, split, fit (unless the task's artifacts are loaded already), encode, batch."""
+def prepare(task: Task, run: RunDir | None = None, given: Mapping[str, Examples | None] | None = None) -> PreparedData:
+    """Read, split, fit (unless the task's artifacts are loaded already), encode, batch;
+    then, when all of that succeeded, save the artifacts in ``run`` (if given)."""
     splits = read_splits(task, given)
     if not task.fitted:
         task.artifacts = task.fit(splits["train"])  # type: ignore[arg-type]
-    if run is not None:
-        save_artifacts(task, run)
     batches: dict[str, Iterable[Any] | None] = {}
     info: dict[str, Any] = {"data": task.config.data.path or _dataset(task) or "in memory"}
     for split, examples in splits.items():
@@ -121,6 +120,8 @@ def prepare(task: Task, run: RunDir | None, given: Mapping[str, Examples | None]
         batches[split] = task.loader(task.encode(examples), train=split == "train")
         info[f"{_SPLIT_NAMES[split]} examples"] = len(examples)
     info.update(task.info())
+    if run is not None:
+        save_artifacts(task, run)
     return PreparedData(batches["train"], batches["val"], batches["test"], info,  # type: ignore[arg-type]
                         {k: v for k, v in splits.items() if v is not None})
 

@@ -107,12 +107,12 @@ class RegressTask(Task):
         if fmt == "npz":
             x, y = seq.read_npz_arrays(source, y_key="y" if labelled else None)
         else:
-            x, raw, lines = read_ucr(source)
-            y = _floats(raw, lines, source) if labelled else None
+            arr, raw, lines = read_ucr(source)
+            x, y = list(arr), _floats(raw, lines, source) if labelled else None
         if y is not None:
             seq.check_finite(np.asarray(y, dtype=np.float64), f"{source}: y")
             y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
-        return Examples(list(x), y, str(source))
+        return Examples(x, y, str(source))
 
     def _read_csv(self, path: str | Path, labelled: bool) -> Examples:
         d = self.config.data

@@ -150,7 +150,7 @@ def train(cfg: Any, out: str | Path, *, resume: bool = False, quiet: bool | None
     task = get_task(cfg.task)(cfg)
     if resume:
         pipeline.load_artifacts(task, run)
-    data = pipeline.prepare(task, run, given)
+    data = pipeline.prepare(task, run, given)  # the data is read and checked before anything is written
     if not resume:
         run.save_config(cfg)
     model = task.build_model()
