@@ -65,7 +65,7 @@ def test_imdb_recipes(recipe, imdb_slice, tmp_path):
     _train(recipe, imdb_slice, out, "data.batch_size=8")
     header, first = _metrics(out)[:2]
     assert "val_accuracy" in header and first.startswith("1,2,")
-    inputs = json.loads((out / "inputs.json").read_text())
+    inputs = json.loads((out / "artifacts.json").read_text())["artifacts"]
     assert inputs["kind"] == "text"
 
 
