@@ -1,21 +1,27 @@
-"""Task ``tag`` end to end: TOML config → train → run directory → evaluate → predict,
-for CoNLL and CoNLL-U files, through rnnkit.tasks.runner and the CLI."""
+"""Task ``tag`` through the pipeline skeleton: read (CoNLL / CoNLL-U / plain text, plain or
+``.gz``) → prepare → a short Trainer fit → evaluate the whole split → predict, and the
+artifacts saved and loaded as one object."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
+import shutil
 
 import pytest
+import torch
 
-from rnnkit.cli.main import main
-from rnnkit.errors import ConfigError, DataError
-from rnnkit.tasks import runner
+from rnnkit.config import from_dict
+from rnnkit.errors import CheckpointError, ConfigError, DataError
+from rnnkit.tasks import pipeline
+from rnnkit.tasks.tag import TagArtifacts, TagConfig, TagObjective, TagTask
+from rnnkit.train import RunDir, Trainer
+from rnnkit.train.metrics import entity_f1
 
 # The tag is a function of the token: names are PER (a B- then an I- surname), cities LOC.
 NAMES, CITIES, OTHER = ["Alice", "Bob", "Carol", "Dave"], ["Paris", "Rome", "Oslo"], ["the", "went", "to", "saw", "a"]
-
-TINY = ["model.embedding_dim=8", "model.hidden_size=12", "data.batch_size=8", "train.quiet=true"]
+TINY = {"model": {"embedding_dim": 8, "hidden_size": 12}, "train": {"quiet": True, "epochs": 4, "optim": {"lr": 0.03}}}
 
 
 def sentences(n: int, seed: int) -> list[list[tuple[str, str]]]:
@@ -35,17 +41,21 @@ def sentences(n: int, seed: int) -> list[list[tuple[str, str]]]:
     return out
 
 
-def write_conll(path, sents) -> str:
-    with open(path, "w", encoding="utf-8") as f:
+def _open(path, gz: bool):
+    return gzip.open(path, "wt", encoding="utf-8") if gz else open(path, "w", encoding="utf-8")
+
+
+def write_conll(path, sents, gz: bool = False) -> str:
+    with _open(path, gz) as f:
         f.write("-DOCSTART- -X- -X- O\n\n")
         for sent in sents:
             f.write("".join(f"{tok} NNP I-NP {tag}\n" for tok, tag in sent) + "\n")
     return str(path)
 
 
-def write_conllu(path, sents) -> str:
+def write_conllu(path, sents, gz: bool = False) -> str:
     """POS tags in the upos column: NOUN for names and cities, X otherwise."""
-    with open(path, "w", encoding="utf-8") as f:
+    with _open(path, gz) as f:
         for k, sent in enumerate(sents):
             f.write(f"# sent_id = {k}\n")
             for i, (tok, tag) in enumerate(sent, 1):
@@ -55,117 +65,179 @@ def write_conllu(path, sents) -> str:
     return str(path)
 
 
-def write_config(path, body: str) -> str:
-    path.write_text('task = "tag"\n' + body, encoding="utf-8")
-    return str(path)
+def config(data: dict, **tables: dict) -> TagConfig:
+    raw = {"task": "tag", "data": {"batch_size": 8, **data}, **{k: dict(v) for k, v in TINY.items()}}
+    for name, table in tables.items():
+        raw[name] = {**raw.get(name, {}), **table}
+    return from_dict(TagConfig, raw)
 
 
-@pytest.fixture
-def conll(tmp_path):
-    return write_conll(tmp_path / "train.conll", sentences(120, 0))
+def train(cfg: TagConfig, run: RunDir | None = None, given=None):
+    """prepare → build the model → a short fit, as the runner does."""
+    task = TagTask(cfg)
+    data = pipeline.prepare(task, given=given)
+    if run is not None:
+        pipeline.save_artifacts(task, run)
+    model = task.build_model()
+    Trainer(model, task.objective(final=False), cfg.train, None).fit(data.train, data.val)
+    return task, model, data
 
 
-def test_conll_crf_chars_learns_and_round_trips(tmp_path, conll):
-    cfg_file = write_config(tmp_path / "ner.toml", "[data]\ntoken_column = 0\ntag_column = 3\nchar_features = true\n"
-                            "[model]\ncrf = true\nchar_hidden_size = 6\nchar_embedding_dim = 5\n"
-                            "[train]\nepochs = 4\n[train.optim]\nlr = 0.03\n")
-    cfg = runner.load_run_config(cfg_file, TINY, data=conll)
-    result = runner.train(cfg, tmp_path / "run")
-    run = tmp_path / "run"
-    for name in ("config.toml", "model.safetensors", "vocab.json", "vocab_chars.json", "tags.json",
-                 "tokenizer.json", "metrics.csv", "report.md"):
-        assert (run / name).is_file(), name
-    assert json.loads((run / "tags.json").read_text())["tags"] == ["B-LOC", "B-PER", "I-PER", "O"]
-    assert result.val_metrics["accuracy"] > 0.95 and result.val_metrics["f1"] > 0.9
-    # entity F1 is an evaluation metric: training rows do not log a meaningless 0
-    header = (run / "metrics.csv").read_text().splitlines()[0].split(",")
-    assert "val_f1" in header and "train_f1" not in header
+def manual_scores(rows, gold_tags) -> dict[str, float]:
+    """Token accuracy and entity F1 of predict rows against the gold tags."""
+    pred = [r["tags"] for r in rows]
+    assert [len(p) for p in pred] == [len(g) for g in gold_tags]
+    pairs = [(p, g) for ps, gs in zip(pred, gold_tags) for p, g in zip(ps, gs)]
+    return {"accuracy": sum(p == g for p, g in pairs) / len(pairs), **entity_f1(pred, gold_tags)}
 
-    fresh = write_conll(tmp_path / "fresh.conll", sentences(30, 1))
-    metrics = runner.evaluate(run, fresh)
-    assert metrics["accuracy"] > 0.95 and metrics["f1"] > 0.9
-    assert set(runner.evaluate(run)) == set(metrics)  # default: the config's validation split
 
-    # an unseen capitalised name is tagged from its characters; blank lines are skipped
-    rows = runner.predict(run, ["Alice Smith went to Paris", "", "the Zoe Smith"])
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gz"])
+def test_train_evaluate_predict_agree_on_the_same_files(tmp_path, gz):
+    ext = ".conll.gz" if gz else ".conll"
+    files = {name: write_conll(tmp_path / f"{name}{ext}", sentences(n, seed), gz)
+             for name, n, seed in (("train", 120, 0), ("val", 20, 1), ("test", 30, 2))}
+    cfg = config({"path": files["train"], "val_path": files["val"], "test_path": files["test"], "char_features": True},
+                 model={"crf": True, "char_hidden_size": 6, "char_embedding_dim": 5})
+    run = RunDir(tmp_path / "run")
+    task, model, data = train(cfg, run)
+    assert data.info["test examples"] == 30 and data.info["entity F1"] is True
+    assert task.artifacts.tags == ["B-LOC", "B-PER", "I-PER", "O"]
+
+    for split in ("val", "test"):
+        labelled = task.read(files[split])
+        metrics = pipeline.evaluate_examples(task, model, labelled)
+        assert metrics["accuracy"] > 0.9 and metrics["f1"] > 0.8, metrics
+        rows = pipeline.predict_examples(task, model, task.read(files[split], labelled=False))
+        assert len(rows) == len(labelled) and rows[0]["line"] == 3  # after -DOCSTART- and its blank line
+        assert rows[0]["tokens"] == labelled.inputs[0]
+        manual = manual_scores(rows, labelled.targets)
+        for key in ("accuracy", "precision", "recall", "f1"):
+            assert metrics[key] == pytest.approx(manual[key], abs=1e-12), key
+
+    # the artifacts are one file; loaded back into a fresh task they give the same predictions
+    run.save_weights(model.state_dict())
+    saved = json.loads((run.path / pipeline.ARTIFACTS_FILE).read_text())
+    assert saved["task"] == "tag" and saved["artifacts"]["tags"] == task.artifacts.tags
+    again = TagTask(cfg)
+    pipeline.load_artifacts(again, run)
+    model2 = again.build_model()
+    model2.load_state_dict(run.load_weights())
+    source = task.read(files["test"], labelled=False)
+    assert pipeline.predict_examples(again, model2, source) == pipeline.predict_examples(task, model, source)
+
+
+def test_conllu_gz_is_read_as_conllu_by_train_evaluate_and_predict(tmp_path):
+    train_file = write_conllu(tmp_path / "train.conllu", sentences(80, 2))
+    test_file = write_conllu(tmp_path / "test.conllu.gz", sentences(20, 3), gz=True)
+    cfg = config({"path": train_file, "test_path": test_file, "lowercase": True})
+    task, model, data = train(cfg)
+    assert data.info["entity F1"] is False  # NOUN/X are not BIO chunks
+    assert "alice" in task.artifacts.words and "Alice" not in task.artifacts.words
+    metrics = pipeline.evaluate_examples(task, model, pipeline.read_split_only(task, "test"))
+    assert metrics["accuracy"] > 0.9 and "f1" not in metrics
+    rows = pipeline.predict_examples(task, model, pipeline.source_examples(task, test_file))
+    gold = task.read(test_file)
+    assert [r["tokens"] for r in rows] == gold.inputs  # the form column, not whole lines
+    assert rows[0]["line"] == 2  # the first token line, after "# sent_id = 0"
+    assert metrics["accuracy"] == pytest.approx(manual_scores(rows, gold.targets)["accuracy"], abs=1e-12)
+
+
+def test_predict_plain_text_and_in_memory(tmp_path):
+    cfg = config({"path": write_conll(tmp_path / "train.conll", sentences(120, 0)), "char_features": True})
+    task, model, _ = train(cfg)
+    text = tmp_path / "input.txt"
+    text.write_text("Alice Smith went to Paris\n\nthe Zoe Smith\n", encoding="utf-8")
+    rows = pipeline.predict_examples(task, model, pipeline.source_examples(task, text))
     assert [r["line"] for r in rows] == [1, 3]
     assert rows[0] == {"line": 1, "tokens": ["Alice", "Smith", "went", "to", "Paris"],
                        "tags": ["B-PER", "I-PER", "O", "O", "B-LOC"]}
-    assert len(rows[1]["tags"]) == 3
-    # a CoNLL file as predict input: one row per sentence, tokens from the token column
-    file_rows = runner.predict(run, fresh)
-    assert len(file_rows) == 30 and file_rows[0]["line"] == 3
+    memory = pipeline.predict_examples(task, model, task.from_memory(["Alice Smith went to Paris", "",
+                                                                      ["the", "Zoe", "Smith"]]))
+    assert memory == rows
 
 
-def test_conllu_pos_with_val_file_and_lowercase(tmp_path):
-    train = write_conllu(tmp_path / "train.conllu", sentences(80, 2))
-    val = write_conllu(tmp_path / "val.conllu", sentences(20, 3))
-    cfg_file = write_config(tmp_path / "pos.toml", "[data]\nlowercase = true\n[train]\nepochs = 4\n"
-                            "[train.optim]\nlr = 0.03\n")
-    cfg = runner.load_run_config(cfg_file, TINY, data=train, val=val)
-    result = runner.train(cfg, tmp_path / "run")
-    assert result.val_metrics["accuracy"] > 0.95
-    assert "f1" not in result.val_metrics  # NOUN/X are not BIO chunks
-    vocab = json.loads((tmp_path / "run" / "vocab.json").read_text())["tokens"]
-    assert "alice" in vocab and "Alice" not in vocab
-    rows = runner.predict(tmp_path / "run", ["ALICE went to OSLO"])
-    assert rows[0]["tags"] == ["NOUN", "X", "X", "NOUN"]
+def test_fit_on_in_memory_sentences(tmp_path):
+    sents = sentences(100, 5)
+    tokens, tags = [[t for t, _ in s] for s in sents], [[g for _, g in s] for s in sents]
+    cfg = config({"val_fraction": 0.2})
+    task, model, data = train(cfg, given={"train": TagTask(cfg).from_memory(tokens, tags)})
+    assert data.info["data"] == "in memory" and data.info["validation examples"] == 20
+    val = data.examples["val"]
+    assert pipeline.evaluate_examples(task, model, val)["accuracy"] > 0.9
+    with pytest.raises(DataError, match=r"targets\[1\] must hold one str tag per token \(3\); got \['O'\]"):
+        task.from_memory([["a", "b"], ["c", "d", "e"]], [["O", "O"], ["O"]])
+    with pytest.raises(DataError, match=r"targets must be a list with one entry per item of data \(2\); got 1"):
+        task.from_memory([["a"], ["b"]], [["O"]])
+    with pytest.raises(DataError, match=r"data: targets\[1\]\[0\]: tag 'B-GPE' never appears in the training data"):
+        task.encode(task.from_memory([["Bob"], ["Rome"]], [["B-PER"], ["B-GPE"]]))
 
 
 def test_validation_split_is_deterministic_and_vocab_from_train_only(tmp_path):
     # every sentence has a word of its own: only the training part's may enter the vocabulary
     sents = [s + [(f"w{k}", "O")] for k, s in enumerate(sentences(40, 4))]
-    data = write_conll(tmp_path / "train.conll", sents)
-    cfg = runner.load_run_config(write_config(tmp_path / "c.toml", ""), ["data.val_fraction=0.25"], data=data)
-    task = runner.get_task("tag")(cfg)
-    a = task.prepare(None)
-    b = runner.get_task("tag")(cfg).prepare(None)
-    assert a.info["validation sentences"] == 10 and a.info["train sentences"] == 30
-    assert [x.indices.tolist() for x in a.val] == [x.indices.tolist() for x in b.val]
-    assert sum(t.startswith("w") and t[1:].isdigit() for t in task.words.tokens) == 30
+    sents[7].append(("Kyiv", "B-GPE"))  # a tag of one sentence only: known even when it is held out
+    cfg = config({"path": write_conll(tmp_path / "train.conll", sents), "val_fraction": 0.25})
+    a, b = TagTask(cfg), TagTask(cfg)
+    da, db = pipeline.prepare(a), pipeline.prepare(b)
+    assert da.info["validation examples"] == 10 and da.info["train examples"] == 30
+    assert da.examples["val"].lines == db.examples["val"].lines
+    assert [x.indices.tolist() for x in da.val] == [x.indices.tolist() for x in db.val]
+    assert sum(t.startswith("w") and t[1:].isdigit() for t in a.artifacts.words.tokens) == 30
+    assert "B-GPE" in a.artifacts.tags
 
 
-def test_errors_name_the_problem(tmp_path, conll):
+def test_errors_name_the_problem(tmp_path):
+    conll = write_conll(tmp_path / "train.conll", sentences(60, 0))
     with pytest.raises(ConfigError, match="data.path is required"):
-        runner.train(runner.load_run_config(write_config(tmp_path / "c.toml", "")), tmp_path / "r0")
+        pipeline.prepare(TagTask(config({})))
     with pytest.raises(ConfigError, match=r"data.val_fraction must be in \[0, 1\); got 1.5"):
-        runner.load_run_config(write_config(tmp_path / "c.toml", ""), ["data.val_fraction=1.5"])
-    with pytest.raises(ConfigError, match="unknown config key data.tokens"):
-        runner.load_run_config(write_config(tmp_path / "c.toml", "[data]\ntokens = 1\n"))
+        config({"val_fraction": 1.5})
+    with pytest.raises(ConfigError, match=r"data.unk_dropout must be in \[0, 1\); got 1.5"):
+        config({"unk_dropout": 1.5})
+    with pytest.raises(ConfigError, match="data.tokens"):
+        config({"tokens": 1})
     # the data layer's messages surface unchanged
     bad = tmp_path / "bad.conll"
     bad.write_text("a O\nb X O\n", encoding="utf-8")
-    cfg = runner.load_run_config(write_config(tmp_path / "c.toml", ""), data=str(bad))
     with pytest.raises(DataError, match=r"bad.conll: line 2: expected 2 columns like line 1; got 3"):
-        runner.train(cfg, tmp_path / "r1")
-    unseen = tmp_path / "unseen.conll"
-    unseen.write_text("Bob B-PER\nwent O\n\nRome B-GPE\n", encoding="utf-8")
-    cfg = runner.load_run_config(write_config(tmp_path / "c.toml", "[train]\nepochs = 1\n"), TINY, data=conll,
-                                 val=str(unseen))
-    with pytest.raises(DataError, match=r"unseen.conll: line 4: tag 'B-GPE' never appears in the training data"):
-        runner.train(cfg, tmp_path / "r2")
+        pipeline.prepare(TagTask(config({"path": str(bad)})))
+    # a tag of a validation or test file that training never saw: file and line
+    for gz, split in ((False, "val_path"), (True, "test_path")):
+        unseen = tmp_path / ("unseen.conll.gz" if gz else "unseen.conll")
+        with _open(unseen, gz) as f:
+            f.write("Bob B-PER\nwent O\n\nRome B-GPE\n")
+        with pytest.raises(DataError, match=rf"{unseen.name}: line 4: tag 'B-GPE' never appears in the training data"):
+            pipeline.prepare(TagTask(config({"path": conll, split: str(unseen)})))
 
 
-def test_cli_train_evaluate_predict(tmp_path, conll, capsys):
-    cfg_file = write_config(tmp_path / "ner.toml", "[train]\nepochs = 1\n")
-    run = tmp_path / "run"
-    sets = [x for kv in TINY for x in ("--set", kv)]
-    assert main(["train", cfg_file, "--data", conll, "--out", str(run), *sets]) == 0
-    assert f"run directory: {run}" in capsys.readouterr().out
-    assert main(["evaluate", str(run), "--data", conll]) == 0
-    assert {"loss", "accuracy", "f1"} <= set(json.loads(capsys.readouterr().out))
-    lines = tmp_path / "input.txt"
-    lines.write_text("Bob Smith saw Rome\n", encoding="utf-8")
-    assert main(["predict", str(run), str(lines)]) == 0
-    row = json.loads(capsys.readouterr().out)
-    assert row["tokens"] == ["Bob", "Smith", "saw", "Rome"] and len(row["tags"]) == 4
+def test_malformed_artifacts_are_named(tmp_path):
+    cfg = config({"path": write_conll(tmp_path / "train.conll", sentences(30, 0))})
+    task = TagTask(cfg)
+    run = RunDir(tmp_path / "run")
+    pipeline.prepare(task)
+    pipeline.save_artifacts(task, run)
+    good = task.artifacts.to_dict()
+    assert TagArtifacts.from_dict(json.loads(json.dumps(good)), "x") == task.artifacts
+    where = "run/artifacts.json"
+    cases = [({k: v for k, v in good.items() if k != "words"}, CheckpointError, "artifacts has no 'words' entry"),
+             ({**good, "tags": "O"}, CheckpointError, r"artifacts\['tags'\] must be list; got O"),
+             ({**good, "max_word_len": "20"}, CheckpointError, r"artifacts\['max_word_len'\] must be int; got 20"),
+             ({**good, "words": {"tokens": []}}, DataError, r"artifacts\['words'\]: not an rnnkit vocabulary"),
+             ({**good, "tags": []}, DataError, r"artifacts\['tags'\] must be a non-empty list of tag names")]
+    for raw, error, message in cases:
+        with pytest.raises(error, match=rf"^{where}: {message}"):
+            TagArtifacts.from_dict(raw, where)
+    # a run directory of another task, or none at all
+    (run.path / pipeline.ARTIFACTS_FILE).write_text(json.dumps({"task": "seq2seq", "artifacts": good}))
+    with pytest.raises(CheckpointError, match="expected the artifacts of a tag run"):
+        pipeline.load_artifacts(TagTask(cfg), run)
+    shutil.rmtree(run.path)
+    with pytest.raises(CheckpointError, match="has no artifacts.json"):
+        pipeline.load_artifacts(TagTask(cfg), RunDir(tmp_path / "run"))
 
 
-def test_unk_dropout_replaces_real_words_only_while_training(tmp_path):
-    import torch
-
+def test_unk_dropout_replaces_real_words_only_while_training():
     from rnnkit.data import Batch
-    from rnnkit.tasks.tag import TagObjective
 
     seen: list[torch.Tensor] = []
 
@@ -194,5 +266,3 @@ def test_unk_dropout_replaces_real_words_only_while_training(tmp_path):
     assert torch.equal(seen[-1], words)  # never while evaluating
     with pytest.raises(ConfigError, match=r"data.unk_dropout=0.25 needs a vocabulary with an unk token"):
         TagObjective(["O"], entity_f1=False, unk_dropout=0.25, unk_id=None)
-    with pytest.raises(ConfigError, match=r"data.unk_dropout must be in \[0, 1\); got 1.5"):
-        runner.load_run_config(write_config(tmp_path / "c.toml", "[data]\nunk_dropout = 1.5\n"))

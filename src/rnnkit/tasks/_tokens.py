@@ -1,72 +1,74 @@
-"""Helpers the token-sequence tasks (``tag``, ``seq2seq``) share: a deterministic
-validation split, loaders over :class:`~rnnkit.data.SequenceDataset`, vocabularies
-kept in the run directory, input lines for ``predict`` and metrics that only
-speak when they were fed.
+"""What the token-sequence tasks (``tag``, ``seq2seq``) share: numbered input lines,
+in-memory examples checked once, artifact parts read back with clear messages, and
+metrics that only speak when they were fed.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from rnnkit.data import SequenceDataset, Vocab, make_loader
+from rnnkit.data import Vocab
 from rnnkit.data._files import read_text
-from rnnkit.errors import ConfigError, DataError
-from rnnkit.train import Metric, RunDir
-from rnnkit.train import distributed as dist_utils
+from rnnkit.errors import CheckpointError, DataError
+from rnnkit.train import Metric
 
-__all__ = ["validation_split", "loader", "save_vocab", "load_vocab", "input_lines", "WhenFed", "unwrap",
-           "check_fraction", "decode_rows"]
+__all__ = ["MEMORY", "text_lines", "memory_items", "artifact_part", "vocab_part", "WhenFed", "unwrap"]
 
-
-def check_fraction(value: float, key: str) -> None:
-    """``key`` must lie in [0, 1)."""
-    if not 0.0 <= value < 1.0:
-        raise ConfigError(f"{key} must be in [0, 1); got {value!r}")
+MEMORY = "data"  # the ``where`` of in-memory examples; their ``lines`` are 1-based item positions
 
 
-def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, val) of ``n`` examples: a seeded random ``fraction`` (at least one
-    example when ``fraction > 0`` and ``n > 1``) goes to validation; both sorted, so
-    file order is kept and the split only depends on ``(n, fraction, seed)``."""
-    n_val = min(max(int(round(n * fraction)), 1 if fraction > 0 else 0), n - 1)
-    order = np.random.default_rng(seed).permutation(n)
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
-
-
-def loader(dataset: SequenceDataset, batch_size: int, *, shuffle: bool, seed: int = 0) -> Any:
-    """Length-bucketed batches of ``dataset``; sharded over the processes under DDP.
-
-    ``shuffle=False`` (evaluation, prediction) keeps a fixed order; every Batch carries
-    ``indices`` to put outputs back in file order."""
-    return make_loader(dataset, batch_size, shuffle=shuffle, seed=seed,
-                       rank=dist_utils.rank(), world_size=dist_utils.world_size())
-
-
-def save_vocab(run: RunDir | None, name: str, vocab: Vocab) -> None:
-    if run is not None:
-        run.save_json(name, vocab.to_dict())
-
-
-def load_vocab(run: RunDir, name: str) -> Vocab:
-    return Vocab.from_dict(run.load_json(name), source=str(run.path / name))
-
-
-def input_lines(source: str | Path | Sequence[str]) -> list[tuple[int, str]]:
-    """``(line number, text)`` of every non-blank input line (a file path or raw lines)."""
-    if isinstance(source, (str, Path)):
-        lines = read_text(source).splitlines()
-    else:
-        lines = [str(s) for s in source]
-    rows = [(n, line.rstrip("\r\n")) for n, line in enumerate(lines, 1) if line.strip()]
+def text_lines(path: str | Path) -> list[tuple[int, str]]:
+    """``(line number, text)`` of every non-blank line of a file (plain or ``.gz``)."""
+    rows = [(n, line.rstrip("\r")) for n, line in enumerate(read_text(path).split("\n"), 1) if line.strip()]
     if not rows:
-        where = source if isinstance(source, (str, Path)) else "the input"
-        raise DataError(f"{where}: no input lines to predict (only blank lines)")
+        raise DataError(f"{path}: no input lines (only blank lines)")
     return rows
+
+
+def memory_items(data: Any, targets: Any, what: str) -> tuple[list[Any], list[Any] | None, list[int]]:
+    """In-memory ``data`` (and ``targets``) as lists with their 1-based positions.
+
+    Unlabelled, blank strings are skipped (as blank input lines are); labelled, the two
+    lists must match one to one.
+    """
+    if not _is_list(data):
+        raise DataError(f"data must be a list of {what}; got {type(data).__name__}")
+    items = list(data)
+    if targets is None:
+        kept = [(i, x) for i, x in enumerate(items, 1) if not (isinstance(x, str) and not x.strip())]
+        if not kept:
+            raise DataError(f"data holds no {what} (only blank strings)")
+        return [x for _, x in kept], None, [i for i, _ in kept]
+    if not _is_list(targets) or len(targets) != len(items):
+        got = len(targets) if _is_list(targets) else type(targets).__name__
+        raise DataError(f"targets must be a list with one entry per item of data ({len(items)}); got {got}")
+    if not items:
+        raise DataError(f"data holds no {what}")
+    return items, list(targets), list(range(1, len(items) + 1))
+
+
+def _is_list(x: Any) -> bool:
+    return hasattr(x, "__len__") and hasattr(x, "__iter__") and not isinstance(x, (str, bytes, dict))
+
+
+def artifact_part(raw: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str,
+                  parent: str = "artifacts") -> Any:
+    """``raw[key]``, which must be of ``kind``; else a CheckpointError naming the file and key."""
+    if key not in raw:
+        raise CheckpointError(f"{where}: {parent} has no {key!r} entry (an incomplete or foreign run directory)")
+    value = raw[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise CheckpointError(f"{where}: {parent}[{key!r}] must be {names}; got {str(value)[:80]}")
+    return value
+
+
+def vocab_part(raw: dict[str, Any], key: str, where: str) -> Vocab:
+    return Vocab.from_dict(artifact_part(raw, key, dict, where), source=f"{where}: artifacts[{key!r}]")
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -74,29 +76,24 @@ def unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "module", model)
 
 
-def decode_rows(tokens: torch.Tensor, lengths: torch.Tensor, eos_id: int | None = None) -> list[list[int]]:
-    """Id lists of a padded (B, T) batch, each cut at its length, without a final ``eos_id``."""
-    rows = [row[:n] for row, n in zip(tokens.tolist(), lengths.tolist())]
-    return [row[:-1] if row and row[-1] == eos_id else row for row in rows]
-
-
 class WhenFed(Metric):
-    """Wraps a metric so that a pass in which it got no (non-zero) data reports nothing.
+    """Wraps a metric so that a pass in which it got no (non-zero) data reports nothing,
+    and its names carry ``suffix`` (``bleu_sample`` for a decoded sample).
 
     The expensive metrics (entity F1, decoded BLEU) are only updated during evaluation;
     without this, every training epoch would log them as a misleading 0.
     """
 
-    def __init__(self, inner: Metric) -> None:
+    def __init__(self, inner: Metric, suffix: str = "") -> None:
         super().__init__()
-        self.inner = inner
+        self.inner, self.suffix = inner, suffix
         self._size = inner._size
 
     def _batch_sums(self, *args: Any, **kwargs: Any) -> torch.Tensor:
         return self.inner._batch_sums(*args, **kwargs)
 
     def _finish(self, sums: list[float]) -> dict[str, float]:
-        return self.inner._finish(sums)
+        return {k + self.suffix: v for k, v in self.inner._finish(sums).items()}
 
     def compute(self) -> dict[str, float]:
         # all zeros also means "never fed": under DDP all_reduce turns a None state into zeros

@@ -1,54 +1,64 @@
 """Task ``seq2seq``: sentence pairs → :class:`~rnnkit.models.Seq2Seq` with attention.
 
-Data: a TSV of ``source<TAB>target`` lines (further columns ignored), or the built-in
-Tatoeba English–French pairs (``data.dataset = "fra-eng"``; ``data.path`` is then where
-they live, as for every built-in dataset; ``data.swap`` reverses the direction). Each side has its own tokenizer (char
-or word level) and its own vocabulary, fitted on the training pairs only; the target
-vocabulary frames every sentence with bos/eos. Without ``val_path``/``test_path`` a
-seeded random ``val_fraction``/``test_fraction`` of the pairs is held out.
+Read (every split, ``evaluate`` and ``predict`` alike; plain or ``.gz``): a TSV of
+``source<TAB>target`` lines (further columns ignored; ``data.swap`` reverses the
+direction). Unlabelled (``predict``): the same TSV (its source column is read), or any
+file without a tab on its first line, one source per line; blank lines are skipped.
+Built in: the Tatoeba English–French pairs (``data.dataset = "fra-eng"``; ``data.path``
+is then where they live). In Python: a list of source strings and one of target strings.
+Without ``val_path``/``test_path`` a seeded random ``val_fraction``/``test_fraction`` of
+the training pairs is held out.
+
+Artifacts (fitted on the training split only): each side's tokenizer (char or word
+level) and vocabulary; the target vocabulary frames every sentence with bos/eos.
 
 Batches: inputs are source ids (B, Ts); targets are ``[bos, y_1..y_n, eos]`` (B, Tt+1)
 padded with 0; the decoder reads ``targets[:, :-1]`` and learns ``targets[:, 1:]``.
+Training pairs with a side longer than ``data.max_len`` tokens are left out (training
+only: every validation and test pair is scored).
 
 Loss: masked token cross-entropy (teacher forcing with ``model.teacher_forcing_ratio``).
 Metrics: teacher-forced token accuracy; in evaluation also corpus BLEU and token and
-sequence error rates of greedy decodes, on the first ``decode.eval_batches`` batches
-of a pass (decoding is the expensive part).
+sequence error rates of the decoded outputs — decoded as ``predict`` decodes them
+(:func:`decode`: greedy, or beam search with ``decode.beam_size > 1``) and scored
+against the reference tokens (a reference word outside the target vocabulary never
+matches). ``evaluate`` and the end-of-training lines decode every example; the
+per-epoch validation decodes a seeded random sample of ``decode.eval_sample`` examples
+(chosen by example index, seeded by ``train.seed``), and its decoded metrics say so:
+``bleu_sample``, ``token_error_rate_sample``, ``sequence_error_rate_sample``.
 
-Predict: one source sentence per input line (blank lines skipped) → the decoded
-target string (greedy, or beam search with ``decode.beam_size > 1``), optionally
-with the attention weights (target tokens × source tokens).
+Predict rows: ``{"line", "source", "prediction"}`` (plus ``source_tokens``,
+``target_tokens`` and ``attention`` (target × source) with ``decode.attention``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, Optional
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnkit.data import SequenceDataset, Vocab, get_tokenizer, tokenizer_from_dict
-from rnnkit.data.sources import Pairs, load_pairs, load_tatoeba_fra, read_pairs
-from rnnkit.errors import ConfigError, DataError
+from rnnkit.data import Batch, SequenceDataset, Vocab, get_tokenizer, tokenizer_from_dict
+from rnnkit.data._files import find_in_folder
+from rnnkit.data.sources import resolve
+from rnnkit.data.tokenize import Tokenizer
+from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models import Seq2Seq, Seq2SeqConfig
-from rnnkit.tasks._tokens import WhenFed, check_fraction, decode_rows, input_lines, load_vocab, loader, save_vocab, unwrap
-from rnnkit.tasks.base import PreparedData, Task
+from rnnkit.models.seq2seq import Decoded
+from rnnkit.tasks._tokens import MEMORY, WhenFed, artifact_part, memory_items, text_lines, unwrap, vocab_part
+from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, check_fraction
 from rnnkit.tasks.registry import register
-from rnnkit.train import BLEU, Accuracy, ErrorRate, RunDir, StepResult, TrainConfig
+from rnnkit.train import BLEU, Accuracy, ErrorRate, StepResult, TrainConfig
 
-SOURCE_VOCAB = "vocab_source.json"
-TARGET_VOCAB = "vocab_target.json"
-TOKENIZERS = "tokenizers.json"
+_UNSEEN = "\x00unseen"  # stands for a reference word outside the target vocabulary: matches nothing
 
 
 @dataclass
-class PairsData:
-    path: Optional[str] = None  # your TSV source<TAB>target; with data.dataset: where that dataset lives
-    val_path: Optional[str] = None  # else val_fraction of the pairs
-    test_path: Optional[str] = None  # else test_fraction of the pairs
+class PairsData(DataSection):
     dataset: Optional[Literal["fra-eng"]] = None  # a built-in dataset instead of your own file
     swap: bool = False  # read target<TAB>source (e.g. French → English from fra-eng)
     source_level: Literal["char", "word"] = "word"
@@ -57,15 +67,13 @@ class PairsData:
     min_freq: int = 1  # rarer training tokens become unk (per side)
     max_vocab: Optional[int] = None  # largest vocabulary per side, specials included
     max_len: Optional[int] = None  # training pairs with a longer side (in tokens) are left out
-    val_fraction: float = 0.1
-    test_fraction: float = 0.0
-    split_seed: int = 0
+    test_fraction: float = 0.0  # without test_path: this share of the training pairs is the test split
     batch_size: int = 64
 
     def __post_init__(self) -> None:
-        check_fraction(self.val_fraction, "data.val_fraction")
+        super().__post_init__()
         check_fraction(self.test_fraction, "data.test_fraction")
-        for name in ("min_freq", "batch_size", "max_len"):
+        for name in ("min_freq", "max_len"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"data.{name} must be >= 1; got {value}")
@@ -73,20 +81,22 @@ class PairsData:
 
 @dataclass
 class DecodeConfig:
-    """How targets are generated: in ``predict`` and for the validation BLEU."""
+    """How targets are generated — in ``predict`` and in evaluation alike."""
 
     beam_size: int = 1  # 1: greedy
     max_len: int = 50  # longest output, in target tokens
     length_penalty: float = 1.0  # beam ranking by score / length ** length_penalty
     attention: bool = False  # predict rows carry the attention weights
-    eval_batches: Optional[int] = 10  # batches per evaluation pass decoded for BLEU; none: all, 0: off
+    eval_sample: Optional[int] = 500  # examples decoded per epoch's validation (metrics *_sample); none: all, 0: none
 
     def __post_init__(self) -> None:
         for name in ("beam_size", "max_len"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"decode.{name} must be >= 1; got {getattr(self, name)}")
-        if self.eval_batches is not None and self.eval_batches < 0:
-            raise ConfigError(f"decode.eval_batches must be >= 0 or none; got {self.eval_batches}")
+        if self.length_penalty < 0:
+            raise ConfigError(f"decode.length_penalty must be >= 0; got {self.length_penalty}")
+        if self.eval_sample is not None and self.eval_sample < 0:
+            raise ConfigError(f"decode.eval_sample must be >= 0 or none; got {self.eval_sample}")
 
 
 @dataclass
@@ -98,17 +108,96 @@ class Seq2SeqTaskConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
-class Seq2SeqObjective:
-    """Masked token cross-entropy; in evaluation, greedy decodes for BLEU and error rates."""
+@dataclass
+class Seq2SeqArtifacts(Artifacts):
+    """Each side's vocabulary and tokenizer (the target vocabulary has bos and eos)."""
 
-    def __init__(self, eos_id: int, decode: DecodeConfig) -> None:
-        self.eos_id = eos_id
-        self.decode = decode
-        self._decoded = 0
+    source: Vocab
+    target: Vocab
+    source_tokenizer: Tokenizer
+    target_tokenizer: Tokenizer
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source.to_dict(), "target": self.target.to_dict(),
+                "tokenizers": {"source": self.source_tokenizer.to_dict(), "target": self.target_tokenizer.to_dict()}}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str) -> Seq2SeqArtifacts:
+        source, target = vocab_part(raw, "source", where), vocab_part(raw, "target", where)
+        if target.bos_id is None or target.eos_id is None:
+            raise CheckpointError(f"{where}: artifacts['target'] must have bos and eos tokens; got {target}")
+        tokenizers = artifact_part(raw, "tokenizers", dict, where)
+        try:
+            tok = [tokenizer_from_dict(artifact_part(tokenizers, side, dict, where, "artifacts['tokenizers']"))
+                   for side in ("source", "target")]
+        except ConfigError as e:
+            raise CheckpointError(f"{where}: artifacts['tokenizers']: {e}") from None
+        return cls(source, target, tok[0], tok[1])
+
+
+# ------------------------------------------------------------------ batches
+@dataclass(frozen=True)
+class PairBatch(Batch):
+    """A :class:`~rnnkit.data.Batch` that also says which examples are in the per-epoch
+    validation's decode sample: ``sample`` (B,) bool, or None when there is none."""
+
+    sample: torch.Tensor | None = None
+
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> PairBatch:
+        return PairBatch(**{f.name: None if (t := getattr(self, f.name)) is None else
+                            t.to(device, non_blocking=non_blocking) for f in fields(self)})
+
+
+class PairDataset(SequenceDataset):
+    """Encoded pairs with the seeded decode sample (``in_sample`` (N,) bool, or None) and
+    the longer side of each pair in tokens (``longest``). ``keep`` (set for training,
+    see ``data.max_len``) restricts the examples batched to those indices."""
+
+    def __init__(self, inputs: list[np.ndarray], targets: list[np.ndarray] | None, in_sample: np.ndarray | None):
+        super().__init__(inputs, targets)
+        self.in_sample, self.keep = in_sample, None
+        self.longest = np.array([len(s) if targets is None else max(len(s), len(targets[i]) - 2)
+                                 for i, s in enumerate(inputs)], dtype=np.int64)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return super().lengths if self.keep is None else super().lengths[self.keep]
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def batch(self, indices: np.ndarray | Any) -> PairBatch:
+        idx = np.asarray(indices, dtype=np.int64)
+        b = super().batch(idx if self.keep is None else self.keep[idx])
+        sample = None if self.in_sample is None else torch.from_numpy(self.in_sample[b.indices.numpy()])
+        return PairBatch(**{f.name: getattr(b, f.name) for f in fields(b)}, sample=sample)
+
+
+def decode(model: Seq2Seq, inputs: torch.Tensor, lengths: torch.Tensor, cfg: DecodeConfig) -> Decoded:
+    """The configured decoding — the one ``predict`` and evaluation both use."""
+    if cfg.beam_size > 1:
+        return model.beam_search(inputs, lengths, beam_size=cfg.beam_size, max_len=cfg.max_len,
+                                 length_penalty=cfg.length_penalty)
+    return model.greedy_decode(inputs, lengths, max_len=cfg.max_len)
+
+
+def output_ids(decoded: Decoded, eos_id: int) -> list[list[int]]:
+    """Each decoded row's ids, cut at its length, without the final eos."""
+    rows = [row[:n] for row, n in zip(decoded.tokens.tolist(), decoded.lengths.tolist())]
+    return [row[:-1] if row and row[-1] == eos_id else row for row in rows]
+
+
+class Seq2SeqObjective:
+    """Masked token cross-entropy; in evaluation, BLEU and error rates of the decoded
+    outputs: of every example (``sample=None``), of none (``0``), or of the examples in
+    the batches' seeded ``sample`` (a number: the metric names then end in ``_sample``)."""
+
+    def __init__(self, target: Vocab, cfg: DecodeConfig, sample: int | None) -> None:
+        self.target, self.cfg, self.sample = target, cfg, sample
 
     def metrics(self) -> dict[str, Any]:
-        self._decoded = 0  # a new pass begins
-        return {"accuracy": Accuracy(), "bleu": WhenFed(BLEU()), "errors": WhenFed(ErrorRate())}
+        suffix = "_sample" if self.sample else ""
+        return {"accuracy": Accuracy(), "bleu": WhenFed(BLEU(), suffix), "errors": WhenFed(ErrorRate(), suffix)}
 
     def __call__(self, model: nn.Module, batch: Any, state: Any) -> StepResult:
         tgt_in, tgt_out = batch.targets[:, :-1], batch.targets[:, 1:]  # (B, Tt) each
@@ -118,14 +207,15 @@ class Seq2SeqObjective:
         loss = F.cross_entropy(logits[real].float(), tgt_out[real])
         updates: dict[str, tuple] = {"accuracy": (logits.detach(), tgt_out.masked_fill(~real, -100))}
         s2s = unwrap(model)
-        cap = self.decode.eval_batches
-        if not s2s.training and (cap is None or self._decoded < cap):
-            self._decoded += 1
-            decoded = s2s.greedy_decode(batch.inputs, batch.lengths, max_len=self.decode.max_len)
-            hyps = decode_rows(decoded.tokens, decoded.lengths, self.eos_id)
-            refs = decode_rows(tgt_out, out_lengths, self.eos_id)
-            updates["bleu"] = (hyps, refs)
-            updates["errors"] = (hyps, refs)
+        rows = getattr(batch, "sample", None) if self.sample else None  # (B,) bool, or None: all
+        if not s2s.training and self.sample != 0 and (rows is None or bool(rows.any())):
+            inputs, lengths, refs = ((batch.inputs, batch.lengths, batch.targets) if rows is None else
+                                     (batch.inputs[rows], batch.lengths[rows], batch.targets[rows]))
+            hyps = [self.target.decode(ids) for ids in output_ids(decode(s2s, inputs, lengths, self.cfg),
+                                                                  self.target.eos_id)]
+            unk = self.target.tokens[self.target.unk_id] if self.target.unk_id is not None else None
+            ref_tokens = [[_UNSEEN if t == unk else t for t in self.target.decode(r)] for r in refs.tolist()]
+            updates["bleu"] = updates["errors"] = (hyps, ref_tokens)
         return StepResult(loss, real.sum(), updates)
 
 
@@ -134,138 +224,124 @@ class Seq2SeqTask(Task):
     name = "seq2seq"
     description = "sequence to sequence (translation, transliteration) from TSV pairs with an attention encoder-decoder"
     Config = Seq2SeqTaskConfig
+    artifacts_type = Seq2SeqArtifacts
+    builtin_datasets = ("fra-eng",)
+    config: Seq2SeqTaskConfig
 
     def __init__(self, config: Seq2SeqTaskConfig) -> None:
         super().__init__(config)
-        d = config.data
-        self.tokenizers = {side: get_tokenizer(level, lower=d.lowercase, **({} if level == "char" else
-                                                                          {"punctuation": "split", "strip_html": False}))
-                           for side, level in (("source", d.source_level), ("target", d.target_level))}
-        self.source: Vocab | None = None
-        self.target: Vocab | None = None
+        self._left_out = 0  # training pairs longer than data.max_len
 
-    # ------------------------------------------------------------- reading and encoding
-    def _read(self, path: str | Path) -> Pairs:
-        pairs = read_pairs(path)
-        return _swapped(pairs) if self.config.data.swap else pairs
+    # ------------------------------------------------------------- reading
+    def read(self, source: str | Path, *, labelled: bool = True) -> Examples:
+        rows = text_lines(source)
+        if not labelled and "\t" not in rows[0][1]:  # one source per line
+            return Examples([line for _, line in rows], None, str(source), [n for n, _ in rows])
+        sources, targets = [], []
+        for n, line in rows:
+            cols = line.split("\t")
+            if len(cols) < 2:
+                raise DataError(f"{source}: line {n}: expected source<TAB>target; found no tab")
+            if self.config.data.swap:
+                cols[0], cols[1] = cols[1], cols[0]
+            for k in (0, 1) if labelled else (0,):
+                if not cols[k].strip():
+                    raise DataError(f"{source}: line {n}: the {('source', 'target')[k]} column is empty")
+            sources.append(cols[0])
+            targets.append(cols[1])
+        return Examples(sources, targets if labelled else None, str(source), [n for n, _ in rows])
 
-    def _read_splits(self) -> tuple[Pairs, Pairs | None, Pairs | None]:
+    def read_builtin(self, split: str) -> Examples | None:
+        """fra-eng has one file: all of it is the training data (val/test are held out)."""
+        if split != "train":
+            return None
+        path = resolve("fra-eng", self.config.data.path)
+        return self.read(find_in_folder(path, ("fra.txt",)) if path.is_dir() else path)
+
+    def from_memory(self, data: Any, targets: Any = None) -> Examples:
+        """``data``: source strings; ``targets``: the target string of each."""
+        items, outs, positions = memory_items(data, targets, "source strings")
+        for name, values in (("data", items), ("targets", outs or [])):
+            for k, text in enumerate(values):
+                if not isinstance(text, str) or not text.strip():
+                    raise DataError(f"{name}[{k}] must be a non-empty string; got {str(text)[:80]!r}")
+        return Examples(items, outs, MEMORY, positions)
+
+    # ------------------------------------------------------------- fitting and encoding
+    def fit(self, train: Examples) -> Seq2SeqArtifacts:
         d = self.config.data
-        if d.path is None and d.dataset is None:
-            raise ConfigError('data.path is required (a TSV file of source<TAB>target lines: --data PATH) '
-                              'unless data.dataset = "fra-eng"')
-        fractions = dict(val_fraction=0.0 if d.val_path else d.val_fraction,
-                         test_fraction=0.0 if d.test_path else d.test_fraction, seed=d.split_seed)
-        data = load_tatoeba_fra(d.path, **fractions) if d.dataset is not None else load_pairs(d.path, **fractions)
-        swap = _swapped if d.swap else (lambda p: p)
-        train, val, test = (None if p is None else swap(p) for p in (data.train, data.val, data.test))
-        val = self._read(d.val_path) if d.val_path else val
-        test = self._read(d.test_path) if d.test_path else test
-        return train, val, test  # type: ignore[return-value]
+        if train.targets is None:
+            raise DataError(f"{train.where}: the training pairs need targets")
+        tok = [get_tokenizer(level, lower=d.lowercase,
+                             **({} if level == "char" else {"punctuation": "split", "strip_html": False}))
+               for level in (d.source_level, d.target_level)]
+        source = Vocab.build((tok[0](s) for s in train.inputs), min_freq=d.min_freq, max_size=d.max_vocab,
+                             bos=None, eos=None)
+        target = Vocab.build((tok[1](t) for t in train.targets), min_freq=d.min_freq, max_size=d.max_vocab)
+        return Seq2SeqArtifacts(source, target, tok[0], tok[1])
 
-    def _tokens(self, texts: list[str], side: str) -> list[list[str]]:
-        tok = self.tokenizers[side]
-        return [tok(t) for t in texts]
+    def encode(self, examples: Examples) -> PairDataset:
+        a = self.artifacts
+        # never empty: a source is never blank, and every non-space character is part of a token
+        inputs = [a.source.encode(a.source_tokenizer(text)) for text in examples.inputs]
+        targets = (None if examples.targets is None else
+                   [a.target.encode(a.target_tokenizer(t), add_bos=True, add_eos=True) for t in examples.targets])
+        k = self.config.decode.eval_sample
+        in_sample = None
+        if k:  # the per-epoch validation's decode sample: seeded by train.seed, by example index
+            in_sample = np.zeros(len(inputs), dtype=bool)
+            in_sample[np.random.default_rng(self.config.train.seed).permutation(len(inputs))[:k]] = True
+        return PairDataset(inputs, targets, in_sample)
 
-    def _dataset(self, pairs: Pairs, max_len: int | None = None) -> tuple[SequenceDataset, int]:
-        """Encoded pairs (those with a side longer than ``max_len`` left out) and how many were left out."""
-        src, tgt = self._tokens(pairs.sources, "source"), self._tokens(pairs.targets, "target")
-        keep = [i for i, (s, t) in enumerate(zip(src, tgt))
-                if s and t and (max_len is None or (len(s) <= max_len and len(t) <= max_len))]
-        dataset = SequenceDataset([self.source.encode(src[i]) for i in keep],
-                                  [self.target.encode(tgt[i], add_bos=True, add_eos=True) for i in keep])
-        return dataset, len(pairs) - len(keep)
+    def loader(self, dataset: Any, *, train: bool) -> Any:
+        max_len = self.config.data.max_len
+        if train and max_len is not None:
+            dataset.keep = np.flatnonzero(dataset.longest <= max_len)
+            self._left_out = len(dataset.longest) - len(dataset.keep)
+            if not len(dataset.keep):
+                raise DataError(f"no training pair fits data.max_len={max_len} (tokens per side)")
+        return super().loader(dataset, train=train)
 
-    def _fit(self, train: Pairs, run_dir: RunDir | None) -> None:
-        d = self.config.data
-        self.source = Vocab.build(self._tokens(train.sources, "source"), min_freq=d.min_freq, max_size=d.max_vocab,
-                                  bos=None, eos=None)
-        self.target = Vocab.build(self._tokens(train.targets, "target"), min_freq=d.min_freq, max_size=d.max_vocab)
-        if run_dir is not None:
-            save_vocab(run_dir, SOURCE_VOCAB, self.source)
-            save_vocab(run_dir, TARGET_VOCAB, self.target)
-            run_dir.save_json(TOKENIZERS, {side: tok.to_dict() for side, tok in self.tokenizers.items()})
+    def info(self) -> dict[str, Any]:
+        a, d = self.artifacts, self.config.data
+        info: dict[str, Any] = {"source tokens": d.source_level, "target tokens": d.target_level,
+                                "source vocabulary": len(a.source), "target vocabulary": len(a.target)}
+        if self._left_out:
+            info["train pairs left out (longer than data.max_len)"] = self._left_out
+        return info
 
-    # ------------------------------------------------------------- the Task contract
-    def prepare(self, run_dir: RunDir | None) -> PreparedData:
-        d = self.config.data
-        train, val, test = self._read_splits()
-        if self.source is None:
-            self._fit(train, run_dir)
-        train_set, left_out = self._dataset(train, d.max_len)
-        seed = self.config.train.seed
-        batches = [loader(train_set, d.batch_size, shuffle=True, seed=seed)]
-        info: dict[str, Any] = {"data": d.path or d.dataset, "train pairs": len(train_set)}
-        if left_out:
-            info["train pairs left out (empty or longer than data.max_len)"] = left_out
-        for name, pairs in (("validation", val), ("test", test)):
-            if pairs is None:
-                batches.append(None)
-                continue
-            dataset, _ = self._dataset(pairs)
-            batches.append(loader(dataset, d.batch_size, shuffle=False))
-            info[f"{name} pairs"] = len(dataset)
-        info.update({"source tokens": d.source_level, "target tokens": d.target_level,
-                     "source vocabulary": len(self.source), "target vocabulary": len(self.target)})
-        return PreparedData(batches[0], batches[1], batches[2], info)
-
-    def load_artifacts(self, run_dir: RunDir) -> None:
-        self.source = load_vocab(run_dir, SOURCE_VOCAB)
-        self.target = load_vocab(run_dir, TARGET_VOCAB)
-        saved = run_dir.load_json(TOKENIZERS)
-        self.tokenizers = {side: tokenizer_from_dict(saved[side]) for side in ("source", "target")}
-
+    # ------------------------------------------------------------- model
     def build_model(self) -> Seq2Seq:
-        if self.source is None or self.target is None:
-            raise ConfigError("the vocabularies are not known yet: call prepare() or load_artifacts() first")
-        t = self.target
-        return Seq2Seq(replace(self.config.model, src_vocab_size=len(self.source), tgt_vocab_size=len(t),
+        t = self.artifacts.target
+        return Seq2Seq(replace(self.config.model, src_vocab_size=len(self.artifacts.source), tgt_vocab_size=len(t),
                                pad_id=t.pad_id, bos_id=t.bos_id, eos_id=t.eos_id))
 
-    def objective(self) -> Seq2SeqObjective:
-        return Seq2SeqObjective(self.target.eos_id, self.config.decode)
-
-    def evaluation_data(self, path: str | Path) -> Any:
-        dataset, _ = self._dataset(self._read(path))
-        return loader(dataset, self.config.data.batch_size, shuffle=False)
-
-    def predict(self, model: nn.Module, source: str | Path | list[str]) -> list[dict[str, Any]]:
-        """One row per non-blank line: ``{"line", "source", "prediction"}`` (plus
-        ``source_tokens``, ``target_tokens`` and ``attention`` (target × source) when
-        ``decode.attention`` is set), in input order."""
+    def objective(self, *, final: bool = True) -> Seq2SeqObjective:
         dec = self.config.decode
-        numbered = input_lines(source)
-        src_tokens = self._tokens([text for _, text in numbered], "source")
-        for (n, _), tokens in zip(numbered, src_tokens):
-            if not tokens:
-                raise DataError(f"{source if isinstance(source, (str, Path)) else 'input'}: line {n}: "
-                                f"no {self.config.data.source_level} tokens to translate")
-        dataset = SequenceDataset([self.source.encode(t) for t in src_tokens])
-        device = next(model.parameters()).device
-        rows: list[dict[str, Any]] = [{} for _ in numbered]
-        joiner = "" if self.tokenizers["target"].level == "char" else " "
-        model.eval()
-        with torch.no_grad():
-            for batch in loader(dataset, self.config.data.batch_size, shuffle=False):
-                batch = batch.to(device)
-                if dec.beam_size > 1:
-                    out = model.beam_search(batch.inputs, batch.lengths, beam_size=dec.beam_size, max_len=dec.max_len,
-                                            length_penalty=dec.length_penalty)
-                else:
-                    out = model.greedy_decode(batch.inputs, batch.lengths, max_len=dec.max_len)
-                hyps = decode_rows(out.tokens.cpu(), out.lengths.cpu(), self.target.eos_id)
-                for j, (i, ids) in enumerate(zip(batch.indices.tolist(), hyps)):
-                    tokens = self.target.decode(ids)
-                    row: dict[str, Any] = {"line": numbered[i][0], "source": numbered[i][1],
-                                           "prediction": joiner.join(tokens)}
-                    if dec.attention and out.attention is not None:
-                        ts = len(src_tokens[i])
-                        row.update(source_tokens=src_tokens[i], target_tokens=tokens,
-                                   attention=[[round(w, 4) for w in step[:ts]]
-                                              for step in out.attention[j, : len(ids)].cpu().tolist()])
-                    rows[i] = row
-        return rows
+        return Seq2SeqObjective(self.artifacts.target, dec, None if final else dec.eval_sample)
 
+    # ------------------------------------------------------------- prediction
+    def predict_batch(self, model: nn.Module, batch: Any) -> list[dict[str, Any]]:
+        """Per example: its output ``tokens`` and, with ``decode.attention``, the
+        attention rows of those tokens over its source tokens."""
+        target = self.artifacts.target
+        out = decode(unwrap(model), batch.inputs, batch.lengths, self.config.decode)
+        results = []
+        for j, (ids, ts) in enumerate(zip(output_ids(out, target.eos_id), batch.lengths.tolist())):
+            res: dict[str, Any] = {"tokens": target.decode(ids)}
+            if self.config.decode.attention and out.attention is not None:
+                kept = [k for k, i in enumerate(ids) if i not in (target.pad_id, target.bos_id)]
+                res["attention"] = [[round(w, 4) for w in out.attention[j, k, :ts].tolist()] for k in kept]
+            results.append(res)
+        return results
 
-def _swapped(pairs: Pairs) -> Pairs:
-    return Pairs(pairs.targets, pairs.sources)
+    def format_row(self, examples: Examples, i: int, output: dict[str, Any]) -> dict[str, Any]:
+        a = self.artifacts
+        text = examples.inputs[i]
+        joiner = "" if a.target_tokenizer.level == "char" else " "
+        row: dict[str, Any] = {"line": examples.lines[i] if examples.lines is not None else i + 1,
+                               "source": text, "prediction": joiner.join(output["tokens"])}
+        if "attention" in output:
+            row.update(source_tokens=a.source_tokenizer(text), target_tokens=output["tokens"],
+                       attention=output["attention"])
+        return row

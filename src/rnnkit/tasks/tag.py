@@ -1,23 +1,28 @@
 """Task ``tag``: one tag per token (NER, POS) with :class:`~rnnkit.models.SequenceTagger`.
 
-Data: CoNLL column files or CoNLL-U (token and tag columns configurable), or the
-built-in CoNLL-2003 (``data.dataset = "conll2003"``; ``data.path`` is then where it lives,
-as for every built-in dataset). The word vocabulary (optionally lowercased; rare words → unk), the character
-vocabulary (with ``data.char_features``) and the tag set are fitted on the training
-part only and saved in the run directory.
+Read (every split, ``evaluate`` and ``predict`` alike; plain or ``.gz``): CoNLL column
+files or CoNLL-U — ``data.format``, else the name (``*.conllu`` → CoNLL-U, ``*.conll`` →
+CoNLL), else CoNLL for labelled data and, for ``predict``, plain text with one sentence
+of whitespace-separated tokens per line (blank lines skipped). Unlabelled CoNLL input
+needs only the token column. Built in: CoNLL-2003 (``data.dataset = "conll2003"``;
+``data.path`` is then where it lives). In Python: token lists (or sentences as strings)
+and tag lists.
+
+Artifacts (fitted on the training split only): the word vocabulary (optionally
+lowercased; rare words → unk), the character vocabulary (``data.char_features``), the
+tag set. A tag of a validation/test file missing from the training data is an error
+naming file and line.
 
 Batches: a sentence's inputs are its word ids (T,), or with character features a
 (T, 1 + W) array — word id, then the ids of its first W characters padded with 0 —
 so one vectorised gather pads words and characters together.
 
 Loss: masked token cross-entropy, or the CRF negative log-likelihood (``model.crf``).
-Metrics: token accuracy (argmax of the emissions while training, the decoded tags
-in evaluation) and, when the tags look like BIO/IOB2/IOBES, entity-level
+Metrics: token accuracy (argmax of the emissions while training, the Viterbi-decoded
+tags in evaluation) and, when the tags look like BIO/IOB2/IOBES, entity-level
 precision/recall/F1 (conlleval), computed in evaluation only.
 
-Predict: one sentence of whitespace-separated tokens per input line (blank lines
-are skipped), or a ``.conll``/``.conllu`` file; one row per sentence with its
-line number, tokens and predicted tags.
+Predict rows: ``{"line", "tokens", "tags"}`` per sentence (``line``: where it starts).
 """
 
 from __future__ import annotations
@@ -32,32 +37,24 @@ import torch
 from torch import nn
 
 from rnnkit.data import SequenceDataset, Vocab
-from rnnkit.data.sources import TaggedSentences, load_conll2003, read_conll
-from rnnkit.data.sources.containers import encode_labels
-from rnnkit.errors import ConfigError
+from rnnkit.data._files import find_in_folder
+from rnnkit.data.sources import read_conll, resolve
+from rnnkit.errors import ConfigError, DataError
 from rnnkit.models import SequenceTagger, SequenceTaggerConfig
-from rnnkit.tasks._tokens import (WhenFed, check_fraction, input_lines, load_vocab, loader, save_vocab, unwrap,
-                                  validation_split)
-from rnnkit.tasks.base import PreparedData, Task
+from rnnkit.tasks._tokens import MEMORY, WhenFed, artifact_part, memory_items, text_lines, unwrap, vocab_part
+from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, check_fraction
 from rnnkit.tasks.registry import register
-from rnnkit.train import Accuracy, EntityF1, RunDir, StepResult, TrainConfig
-
-WORDS_FILE = "vocab.json"
-CHARS_FILE = "vocab_chars.json"
-TAGS_FILE = "tags.json"
-SETTINGS_FILE = "tokenizer.json"
+from rnnkit.train import Accuracy, EntityF1, StepResult, TrainConfig
 
 # B-PER, I-LOC, E-MISC, S-ORG (and U- / L- of BILOU); "O" outside
 _CHUNK_TAG = re.compile(r"^[BIESUL]-.+$")
+_CONLL2003_FILES = {"train": "train.txt", "val": "valid.txt", "test": "test.txt"}
 
 
 @dataclass
-class TagData:
-    path: Optional[str] = None  # your training file; with data.dataset: where that dataset lives (None: find it)
-    val_path: Optional[str] = None  # else val_fraction of the training sentences
-    test_path: Optional[str] = None
+class TagData(DataSection):
     dataset: Optional[Literal["conll2003"]] = None  # a built-in dataset instead of your own file
-    format: Literal["auto", "conll", "conllu"] = "auto"  # auto: CoNLL-U for *.conllu
+    format: Literal["auto", "conll", "conllu"] = "auto"  # auto: by name (*.conllu, *.conll), see the module doc
     token_column: Union[int, str, None] = None  # None: 0 (CoNLL) / "form" (CoNLL-U)
     tag_column: Union[int, str, None] = None  # None: -1 (CoNLL) / "upos" (CoNLL-U)
     lowercase: bool = False  # lowercase words for the word vocabulary (characters keep case)
@@ -66,14 +63,11 @@ class TagData:
     max_vocab: Optional[int] = None  # largest word vocabulary, specials included
     char_features: bool = False  # feed each word's characters (model.char_encoder, char_* sizes)
     max_word_len: int = 20  # characters per word seen by character features
-    val_fraction: float = 0.1
-    split_seed: int = 0
-    batch_size: int = 32
 
     def __post_init__(self) -> None:
-        check_fraction(self.val_fraction, "data.val_fraction")
+        super().__post_init__()
         check_fraction(self.unk_dropout, "data.unk_dropout")
-        for name in ("min_freq", "max_word_len", "batch_size"):
+        for name in ("min_freq", "max_word_len"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"data.{name} must be >= 1; got {getattr(self, name)}")
 
@@ -84,6 +78,31 @@ class TagConfig:
     data: TagData = field(default_factory=TagData)
     model: SequenceTaggerConfig = field(default_factory=SequenceTaggerConfig)  # sizes come from the data
     train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass
+class TagArtifacts(Artifacts):
+    """The word vocabulary, the character vocabulary (None: no character features), the
+    tag names (id order) and how words were normalised."""
+
+    words: Vocab
+    chars: Vocab | None
+    tags: list[str]
+    lowercase: bool
+    max_word_len: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"words": self.words.to_dict(), "chars": None if self.chars is None else self.chars.to_dict(),
+                "tags": self.tags, "lowercase": self.lowercase, "max_word_len": self.max_word_len}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str) -> TagArtifacts:
+        tags = artifact_part(raw, "tags", list, where)
+        if not tags or not all(isinstance(t, str) for t in tags):
+            raise DataError(f"{where}: artifacts['tags'] must be a non-empty list of tag names; got {str(tags)[:80]}")
+        chars = artifact_part(raw, "chars", (dict, type(None)), where)
+        return cls(vocab_part(raw, "words", where), None if chars is None else vocab_part(raw, "chars", where),
+                   tags, artifact_part(raw, "lowercase", bool, where), artifact_part(raw, "max_word_len", int, where))
 
 
 def looks_like_chunks(tags: Sequence[str]) -> bool:
@@ -148,144 +167,124 @@ class TagTask(Task):
     name = "tag"
     description = "sequence tagging (NER, POS) of CoNLL / CoNLL-U files with a BiLSTM(-CRF) tagger"
     Config = TagConfig
+    artifacts_type = TagArtifacts
+    builtin_datasets = ("conll2003",)
+    config: TagConfig
 
     def __init__(self, config: TagConfig) -> None:
         super().__init__(config)
-        self.words: Vocab | None = None
-        self.chars: Vocab | None = None
-        self.tags: list[str] = []
-        self.lowercase = config.data.lowercase
-        self.max_word_len = config.data.max_word_len
+        self._file_tags: set[str] = set()  # the training file's tags, validation part included
 
-    # ------------------------------------------------------------- reading and encoding
-    def _conll_options(self) -> dict[str, Any]:
+    # ------------------------------------------------------------- reading
+    def read(self, source: str | Path, *, labelled: bool = True) -> Examples:
         d = self.config.data
-        return dict(token_column=d.token_column, tag_column=d.tag_column,
-                    conllu={"auto": None, "conll": False, "conllu": True}[d.format])
+        name = Path(source).name.lower().removesuffix(".gz")
+        fmt = d.format if d.format != "auto" else (
+            "conllu" if name.endswith(".conllu") else "conll" if labelled or name.endswith(".conll") else "text")
+        if fmt == "text":
+            rows = text_lines(source)
+            return Examples([line.split() for _, line in rows], None, str(source), [n for n, _ in rows])
+        conllu = fmt == "conllu"
+        token_column = d.token_column if d.token_column is not None else ("form" if conllu else 0)
+        # unlabelled input needs only its token column: read that column as the "tags" too
+        s = read_conll(source, token_column=token_column, tag_column=d.tag_column if labelled else token_column,
+                       conllu=conllu)
+        return Examples(s.tokens, s.tags if labelled else None, str(source), s.lines)
 
-    def _read_splits(self) -> dict[str, tuple[str, TaggedSentences] | None]:
-        """Each split as (where, sentences with string tags); val/test may be None."""
+    def read_builtin(self, split: str) -> Examples:
+        path = find_in_folder(resolve("conll2003", self.config.data.path), (_CONLL2003_FILES[split],))
+        s = read_conll(path, token_column=0, tag_column=3, conllu=False)
+        return Examples(s.tokens, s.tags, str(path), s.lines)
+
+    def from_memory(self, data: Any, targets: Any = None) -> Examples:
+        """``data``: sentences as token lists (or strings, split on whitespace);
+        ``targets``: one tag list per sentence, as long as it."""
+        items, tags, positions = memory_items(data, targets, "sentences (token lists)")
+        sentences = [x.split() if isinstance(x, str) else list(x) for x in items]
+        for k, tokens in enumerate(sentences):
+            if not tokens or not all(isinstance(t, str) for t in tokens):
+                raise DataError(f"data[{positions[k] - 1}] must be a non-empty list of str tokens; "
+                                f"got {str(items[k])[:80]}")
+            if tags is not None and (len(tags[k]) != len(tokens) or not all(isinstance(t, str) for t in tags[k])):
+                raise DataError(f"targets[{k}] must hold one str tag per token ({len(tokens)}); "
+                                f"got {str(tags[k])[:80]}")
+        return Examples(sentences, None if tags is None else [list(t) for t in tags], MEMORY, positions)
+
+    def holdout(self, examples: Examples, fraction: float, seed: int) -> tuple[Examples, Examples]:
+        """As for every task; the tag set stays the whole training file's, so a rare tag
+        that falls only in the held-out part is still known."""
+        self._file_tags = {t for tags in examples.targets or () for t in tags}
+        return super().holdout(examples, fraction, seed)
+
+    # ------------------------------------------------------------- fitting and encoding
+    def fit(self, train: Examples) -> TagArtifacts:
         d = self.config.data
-        if d.path is None and d.dataset is None:
-            raise ConfigError('data.path is required (a CoNLL or CoNLL-U file: --data PATH) '
-                              'unless data.dataset = "conll2003"')
-        splits: dict[str, tuple[str, TaggedSentences] | None] = {"train": None, "val": None, "test": None}
-        if d.dataset is not None:  # the built-in CoNLL-2003 (data.path: where it lives), tag ids back to names
-            data = load_conll2003(d.path)
-            for name in splits:
-                s = getattr(data, name)
-                splits[name] = (f"conll2003 {name}", TaggedSentences(
-                    s.tokens, [[data.tags[i] for i in ids.tolist()] for ids in s.tags], s.lines))
-        else:
-            splits["train"] = (d.path, read_conll(d.path, **self._conll_options()))
-        for name, path in (("val", d.val_path), ("test", d.test_path)):
-            if path:
-                splits[name] = (path, read_conll(path, **self._conll_options()))
-        return splits
-
-    def _encode_tags(self, where: str | Path, s: TaggedSentences) -> TaggedSentences:
-        """Tag ids under the run's tag set; an unseen tag is a DataError naming file and line."""
-        flat = [t for tags in s.tags for t in tags]
-        lines = [start + i for start, tags in zip(s.lines, s.tags) for i in range(len(tags))]
-        ids = encode_labels(flat, self.tags, path=where, lines=lines, what="tag")
-        return TaggedSentences(s.tokens, np.split(ids, np.cumsum([len(t) for t in s.tags])[:-1]), s.lines)
+        if train.targets is None:
+            raise DataError(f"{train.where}: the training sentences need tags")
+        tags = sorted({t for tags in train.targets for t in tags} | self._file_tags)
+        words = [[t.lower() for t in s] for s in train.inputs] if d.lowercase else train.inputs
+        chars = (Vocab.build((list(t) for s in train.inputs for t in s), bos=None, eos=None)
+                 if d.char_features else None)
+        return TagArtifacts(Vocab.build(words, min_freq=d.min_freq, max_size=d.max_vocab, bos=None, eos=None),
+                            chars, tags, d.lowercase, d.max_word_len)
 
     def _encode_words(self, tokens: Sequence[str]) -> np.ndarray:
         """(T,) word ids, or (T, 1 + W) word and character ids with character features."""
-        words = self.words.encode([t.lower() for t in tokens] if self.lowercase else tokens)
-        if self.chars is None:
+        a = self.artifacts
+        words = a.words.encode([t.lower() for t in tokens] if a.lowercase else tokens)
+        if a.chars is None:
             return words
-        W = self.max_word_len
-        out = np.zeros((len(tokens), 1 + W), dtype=np.int64)
+        out = np.zeros((len(tokens), 1 + a.max_word_len), dtype=np.int64)
         out[:, 0] = words
         for i, tok in enumerate(tokens):
-            ids = self.chars.encode(list(tok[:W]))
+            ids = a.chars.encode(list(tok[: a.max_word_len]))
             out[i, 1 : 1 + len(ids)] = ids
         return out
 
-    def _dataset(self, sentences: TaggedSentences) -> SequenceDataset:
-        return SequenceDataset([self._encode_words(s) for s in sentences.tokens], list(sentences.tags))
+    def _encode_tags(self, examples: Examples) -> list[np.ndarray]:
+        """Tag ids under the run's tag set; an unseen tag is a DataError naming file and line."""
+        names = self.artifacts.tags
+        index = {t: i for i, t in enumerate(names)}
+        out = []
+        for k, tags in enumerate(examples.targets):
+            unseen = [j for j, t in enumerate(tags) if t not in index]
+            if unseen:
+                j = unseen[0]
+                start = examples.lines[k] if examples.lines is not None else k + 1
+                at = f"targets[{start - 1}][{j}]" if examples.where == MEMORY else f"line {start + j}"
+                raise DataError(f"{examples.where}: {at}: tag {tags[j]!r} never appears in the training data "
+                                f"(known: {', '.join(map(repr, names[:20]))}{' ...' if len(names) > 20 else ''})")
+            out.append(np.fromiter((index[t] for t in tags), dtype=np.int64, count=len(tags)))
+        return out
 
-    def _fit(self, train: TaggedSentences, tags: list[str], run_dir: RunDir | None) -> None:
-        d = self.config.data
-        words = [[t.lower() for t in s] for s in train.tokens] if d.lowercase else train.tokens
-        self.words = Vocab.build(words, min_freq=d.min_freq, max_size=d.max_vocab, bos=None, eos=None)
-        self.chars = (Vocab.build((list(t) for s in train.tokens for t in s), bos=None, eos=None)
-                      if self.config.data.char_features else None)
-        self.tags = tags
-        if run_dir is not None:
-            save_vocab(run_dir, WORDS_FILE, self.words)
-            if self.chars is not None:
-                save_vocab(run_dir, CHARS_FILE, self.chars)
-            run_dir.save_json(TAGS_FILE, {"tags": self.tags})
-            run_dir.save_json(SETTINGS_FILE, {"lowercase": self.lowercase, "max_word_len": self.max_word_len})
+    def encode(self, examples: Examples) -> SequenceDataset:
+        return SequenceDataset([self._encode_words(s) for s in examples.inputs],
+                               None if examples.targets is None else self._encode_tags(examples))
 
-    # ------------------------------------------------------------- the Task contract
-    def prepare(self, run_dir: RunDir | None) -> PreparedData:
-        d = self.config.data
-        splits = self._read_splits()
-        where, train = splits["train"]  # type: ignore[misc]
-        val = splits["val"]
-        if val is None and d.val_fraction > 0 and len(train) > 1:
-            keep, held = validation_split(len(train), d.val_fraction, d.split_seed)
-            train, val = _subset(train, keep), (where, _subset(train, held))
-        if self.words is None:  # fit on the training part; the tag set is the training file's
-            self._fit(train, sorted({t for tags in splits["train"][1].tags for t in tags}), run_dir)  # type: ignore[index]
-        seed, bs = self.config.train.seed, d.batch_size
-        encoded = {name: None if item is None else self._encode_tags(*item)
-                   for name, item in (("train", (where, train)), ("val", val), ("test", splits["test"]))}
-        batches = {name: None if s is None else loader(self._dataset(s), bs, shuffle=name == "train", seed=seed)
-                   for name, s in encoded.items()}
-        info = {"data": d.path or d.dataset, "words": len(self.words),
-                "characters": len(self.chars) if self.chars is not None else "none", "tags": len(self.tags),
-                "entity F1": looks_like_chunks(self.tags)}
-        names = {"train": "train", "val": "validation", "test": "test"}
-        info.update({f"{names[k]} sentences": len(s) for k, s in encoded.items() if s is not None})
-        return PreparedData(batches["train"], batches["val"], batches["test"], info)
+    def info(self) -> dict[str, Any]:
+        a = self.artifacts
+        return {"words": len(a.words), "characters": len(a.chars) if a.chars is not None else "none",
+                "tags": len(a.tags), "entity F1": looks_like_chunks(a.tags)}
 
-    def load_artifacts(self, run_dir: RunDir) -> None:
-        self.words = load_vocab(run_dir, WORDS_FILE)
-        self.chars = load_vocab(run_dir, CHARS_FILE) if self.config.data.char_features else None
-        self.tags = list(run_dir.load_json(TAGS_FILE)["tags"])
-        settings = run_dir.load_json(SETTINGS_FILE)
-        self.lowercase, self.max_word_len = bool(settings["lowercase"]), int(settings["max_word_len"])
-
+    # ------------------------------------------------------------- model
     def build_model(self) -> SequenceTagger:
-        if self.words is None:
-            raise ConfigError("the vocabularies are not known yet: call prepare() or load_artifacts() first")
-        return SequenceTagger(replace(self.config.model, vocab_size=len(self.words), input_size=None,
-                                      num_tags=len(self.tags),
-                                      char_vocab_size=len(self.chars) if self.chars is not None else None))
+        a = self.artifacts
+        return SequenceTagger(replace(self.config.model, vocab_size=len(a.words), input_size=None,
+                                      num_tags=len(a.tags),
+                                      char_vocab_size=len(a.chars) if a.chars is not None else None))
 
-    def objective(self) -> TagObjective:
-        return TagObjective(self.tags, looks_like_chunks(self.tags), self.config.data.unk_dropout,
-                            self.words.unk_id if self.words is not None else None)
+    def objective(self, *, final: bool = True) -> TagObjective:
+        """The same either way: evaluation always Viterbi-decodes every sentence."""
+        a = self.artifacts
+        return TagObjective(a.tags, looks_like_chunks(a.tags), self.config.data.unk_dropout, a.words.unk_id)
 
-    def evaluation_data(self, path: str | Path) -> Any:
-        sentences = self._encode_tags(path, read_conll(path, **self._conll_options()))
-        return loader(self._dataset(sentences), self.config.data.batch_size, shuffle=False)
+    # ------------------------------------------------------------- prediction
+    def predict_batch(self, model: nn.Module, batch: Any) -> list[list[str]]:
+        words, chars = split_inputs(batch.inputs)
+        pred = unwrap(model).predict(words, batch.lengths, chars).tolist()
+        tags = self.artifacts.tags
+        return [[tags[t] for t in row[:n]] for row, n in zip(pred, batch.lengths.tolist())]
 
-    def predict(self, model: nn.Module, source: str | Path | list[str]) -> list[dict[str, Any]]:
-        """One row per sentence: ``{"line", "tokens", "tags"}``, in input order."""
-        if isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".conll", ".conllu"):
-            s = read_conll(source, **self._conll_options())
-            numbered = list(zip(s.lines, s.tokens))
-        else:
-            numbered = [(n, line.split()) for n, line in input_lines(source)]
-        dataset = SequenceDataset([self._encode_words(tokens) for _, tokens in numbered])
-        device = next(model.parameters()).device
-        tagged: list[list[str]] = [[] for _ in numbered]
-        model.eval()
-        with torch.no_grad():
-            for batch in loader(dataset, self.config.data.batch_size, shuffle=False):
-                batch = batch.to(device)
-                words, chars = split_inputs(batch.inputs)
-                pred = model.predict(words, batch.lengths, chars).cpu().tolist()
-                for i, row, n in zip(batch.indices.tolist(), pred, batch.lengths.tolist()):
-                    tagged[i] = [self.tags[t] for t in row[:n]]
-        return [{"line": n, "tokens": tokens, "tags": tags} for (n, tokens), tags in zip(numbered, tagged)]
-
-
-def _subset(s: TaggedSentences, idx: np.ndarray) -> TaggedSentences:
-    return TaggedSentences([s.tokens[i] for i in idx], [s.tags[i] for i in idx], [s.lines[i] for i in idx])
-
+    def format_row(self, examples: Examples, i: int, output: list[str]) -> dict[str, Any]:
+        line = examples.lines[i] if examples.lines is not None else i + 1
+        return {"line": line, "tokens": list(examples.inputs[i]), "tags": output}
