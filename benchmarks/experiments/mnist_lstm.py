@@ -35,24 +35,24 @@ class _TestEachEpoch:
 
 def train_mnist(recipe: str, datasets: Path, overrides: Sequence[str] = (), tag: str = ""):
     """Train ``recipe`` on MNIST with test accuracy per epoch; returns (task, model, fit, test metrics, seconds)."""
-    from rnnkit.tasks import runner
+    from rnnkit.tasks import pipeline, runner
     from rnnkit.tasks.registry import get_task
-    from rnnkit.train import RunDir, Trainer
+    from rnnkit.train import RunDir, Trainer, seed_everything
 
     torch.set_num_threads(1)
     start = time.perf_counter()
     out = _recipes.RUNS / (recipe + tag)
     shutil.rmtree(out, ignore_errors=True)
-    cfg = runner.load_run_config(recipe, list(overrides), data=str(datasets / "mnist"))
-    cfg.train.quiet = True
+    cfg = runner.load_run_config(recipe, [*overrides, "train.quiet=true"], data=str(datasets / "mnist"))
+    seed_everything(cfg.train.seed, cfg.train.deterministic)
     run = RunDir(out)
     task = get_task(cfg.task)(cfg)
-    data = task.prepare(run)
+    data = pipeline.prepare(task, run)
     run.save_config(cfg)
     model = task.build_model()
-    trainer = Trainer(model, task.objective(), cfg.train, run, callbacks=[_TestEachEpoch(data.test)])
+    trainer = Trainer(model, task.objective(final=False), cfg.train, run, callbacks=[_TestEachEpoch(data.test)])
     fit = trainer.fit(data.train, data.val)
-    test = trainer.evaluate(data.test)
+    test = pipeline.evaluate_batches(task, model, data.test)
     return task, model, fit, test, data.test, time.perf_counter() - start
 
 

@@ -41,7 +41,9 @@ def _train(tag: str, train: Path, test: Path, overrides: list[str]):
     from experiments.common import run_recipe
 
     res = run_recipe(NAME, run_dir, overrides, data=str(train), test=str(test))
-    pred = np.array([row["y"] for row in res.task.predict(res.model, test)])
+    from rnnkit.tasks.pipeline import predict_examples
+
+    pred = np.array([row["y"] for row in predict_examples(res.task, res.model, res.task.read(test, labelled=False))])
     return res, pred
 
 

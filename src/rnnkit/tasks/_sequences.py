@@ -47,12 +47,12 @@ def build_many_to_one(m: Any, *, out_size: int, vocab_size: int | None = None, i
             baseline and ``pooling = "flatten"`` need it).
     """
     if isinstance(m, FeedForwardConfig):
-        if vocab_size is None and steps is None:
+        if vocab_size is not None:
+            return FeedForward(dataclasses.replace(m, vocab_size=vocab_size, input_size=None, output_size=out_size))
+        if steps is None or input_size is None:
             raise ConfigError("model.kind = 'feedforward' flattens fixed-length numeric inputs (T·D); these "
                               "sequences vary in length — use model.kind = 'rnn' or token inputs")
-        return FeedForward(dataclasses.replace(
-            m, vocab_size=vocab_size, input_size=None if vocab_size is not None else steps * input_size,  # type: ignore[operator]
-            output_size=out_size))
+        return FeedForward(dataclasses.replace(m, vocab_size=None, input_size=steps * input_size, output_size=out_size))
     if m.pooling == "flatten" and steps is None:
         raise ConfigError("model.pooling = 'flatten' needs fixed-length numeric inputs (a linear layer over all T "
                           "steps); use last, mean, max or attention")

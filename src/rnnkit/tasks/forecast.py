@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from rnnkit.data import SequenceDataset, make_windows
+from rnnkit.data.scalers import MinMaxScaler, StandardScaler, scaler_from_dict
 from rnnkit.data.sources import load_etth1, read_csv_series
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks import _sequences as seq
@@ -80,8 +81,9 @@ class ForecastArtifacts(Artifacts):
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], where: str) -> ForecastArtifacts:
-        names = [[str(c) for c in seq.field(raw, k, list, where)] for k in ("columns", "features", "targets")]
-        return cls(*names, seq.scaler_from(seq.field(raw, "scaler", dict, where), where))  # type: ignore[arg-type]
+        columns, features, targets = ([str(c) for c in seq.field(raw, k, list, where)]
+                                      for k in ("columns", "features", "targets"))
+        return cls(columns, features, targets, scaler_from_dict(seq.field(raw, "scaler", dict, where), where))
 
 
 @register
@@ -143,10 +145,10 @@ class ForecastTask(Task):
                 if unknown:
                     raise DataError(f"{train.where}: line 1: unknown {what} column {unknown[0]!r}; the used "
                                     f"columns are {columns}")
-        scaler = seq.make_scaler(d.scale)
-        scaler.fit(train.inputs)  # type: ignore[union-attr]
+        scaler = StandardScaler() if d.scale == "standard" else MinMaxScaler()
+        scaler.fit(train.inputs)
         self._train = train
-        return ForecastArtifacts(columns, features, targets, scaler)  # type: ignore[arg-type]
+        return ForecastArtifacts(columns, features, targets, scaler)
 
     def _cols(self) -> tuple[list[int], list[int]]:
         a = self.artifacts

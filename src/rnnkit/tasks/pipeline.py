@@ -109,8 +109,10 @@ def prepare(task: Task, run: RunDir | None = None, given: Mapping[str, Examples 
     """Read, split, fit (unless the task's artifacts are loaded already), encode, batch;
     then, when all of that succeeded, save the artifacts in ``run`` (if given)."""
     splits = read_splits(task, given)
+    train = splits["train"]
+    assert train is not None  # read_splits always reads a training split
     if not task.fitted:
-        task.artifacts = task.fit(splits["train"])  # type: ignore[arg-type]
+        task.artifacts = task.fit(train)
     batches: dict[str, Iterable[Any] | None] = {}
     info: dict[str, Any] = {"data": task.config.data.path or _dataset(task) or "in memory"}
     for split, examples in splits.items():
@@ -122,7 +124,7 @@ def prepare(task: Task, run: RunDir | None = None, given: Mapping[str, Examples 
     info.update(task.info())
     if run is not None:
         save_artifacts(task, run)
-    return PreparedData(batches["train"], batches["val"], batches["test"], info,  # type: ignore[arg-type]
+    return PreparedData(batches["train"] or [], batches["val"], batches["test"], info,
                         {k: v for k, v in splits.items() if v is not None})
 
 
