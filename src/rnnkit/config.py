@@ -296,12 +296,6 @@ def _parse_text(raw: str, tp: Any, key: str) -> Any:
         values = [_parse_text(p, item_tp, f"{key}[{i}]") for i, p in enumerate(parts)]
         return _convert(values, tp, key)
     if origin is Union or (hasattr(types, "UnionType") and origin is types.UnionType):
-        kinds = _kinds(tp)
-        if kinds and isinstance(value, Mapping):  # tables told apart by their `kind` key
-            kind = value.get("kind", next(iter(kinds)))
-            if kind not in kinds:
-                raise ConfigError(f"{key}.kind must be one of {', '.join(map(repr, kinds))}; got {kind!r}")
-            return from_dict(kinds[kind], value, _prefix=key)
         for member in typing.get_args(tp):
             try:
                 return _parse_text(raw, member, key)
