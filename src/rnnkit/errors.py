@@ -16,6 +16,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "CheckpointError",
+    "NonFiniteLossError",
 ]
 
 
@@ -41,3 +42,9 @@ class DataError(RnnkitError, ValueError):
 
 class CheckpointError(RnnkitError):
     """A checkpoint or run directory is missing, truncated or corrupt."""
+
+
+class NonFiniteLossError(RnnkitError, ArithmeticError):
+    """The training loss became NaN or infinite; the message names the step, the last finite
+    loss, the gradient norm and the first non-finite parameter. Checkpoints written before
+    it are intact."""

@@ -26,11 +26,11 @@ def test_build_optimizer(name, cls):
 
 
 def test_optim_config_errors():
-    with pytest.raises(ConfigError, match=r"optim\.lr must be > 0; got 0"):
+    with pytest.raises(ConfigError, match=r"train\.optim\.lr must be a finite number > 0; got 0"):
         OptimConfig(lr=0)
     with pytest.raises(ConfigError, match=r"optim\.betas must be two numbers in \[0, 1\); got \[0\.9\]"):
         OptimConfig(betas=[0.9])
-    with pytest.raises(ConfigError, match="needs the run's total number of steps"):
+    with pytest.raises(ConfigError, match="needs the run's total number of steps .* or train.max_minutes"):
         build_schedule(build_optimizer(_params(), OptimConfig()), ScheduleConfig(name="cosine"))
 
 

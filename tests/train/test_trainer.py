@@ -164,12 +164,12 @@ def test_gradient_accumulation_equals_the_big_batch(toys):
 def test_early_stopping_restore_best_and_run_dir(tmp_path, toys):
     x, y = toys.classify_data(24)
     cfg = TrainConfig(epochs=10, quiet=True, monitor="val_accuracy", monitor_mode="max",
-                      early_stopping_patience=0, early_stopping_min_delta=2.0, restore_best=True)
+                      early_stopping_patience=1, early_stopping_min_delta=2.0, restore_best=True)
     torch.manual_seed(0)
     model = toys.Classifier()
     res = Trainer(model, toys.ClassifyObjective(), cfg, run_dir=tmp_path).fit(
         ShuffledBatches((x, y), 6), ShuffledBatches((x, y), 6, shuffle=False))
-    assert res.stop_reason == "early_stopping" and len(res.history) == 2  # epoch 2 cannot beat +2.0
+    assert res.stop_reason == "early_stopping" and len(res.history) == 3  # epochs 2 and 3 cannot beat +2.0
     run = RunDir(tmp_path)
     best = run.load_weights("best.safetensors")
     assert all(torch.equal(best[k], v) for k, v in model.state_dict().items())  # ended on epoch 1's weights
@@ -207,9 +207,9 @@ def test_evaluate_predict_bf16_and_quiet_output(toys, capfd):
 
 
 def test_train_config_errors():
-    with pytest.raises(ConfigError, match=r"train\.grad_accum must be >= 1; got 0"):
+    with pytest.raises(ConfigError, match=r"train\.grad_accum must be an integer >= 1; got 0"):
         TrainConfig(grad_accum=0)
-    with pytest.raises(ConfigError, match=r"train\.clip_norm must be > 0 or none; got -1"):
+    with pytest.raises(ConfigError, match=r"train\.clip_norm must be a finite number > 0 or none; got -1"):
         TrainConfig(clip_norm=-1.0)
 
 
@@ -264,5 +264,5 @@ def test_max_minutes_stops_validates_and_carries_the_budget_across_resume(tmp_pa
 
 
 def test_max_minutes_must_be_positive():
-    with pytest.raises(ConfigError, match=r"train\.max_minutes must be > 0 or none; got 0"):
+    with pytest.raises(ConfigError, match=r"train\.max_minutes must be a finite number > 0 or none; got 0"):
         TrainConfig(max_minutes=0)

@@ -202,8 +202,12 @@ class BucketBatchSampler(Sampler[list[int]]):
     is plain random batching; a large ``pool_size`` approaches sorting the whole
     set. Everything is one ``lexsort`` over NumPy arrays.
 
-    ``rank``/``world_size`` shard the batches for DDP: every rank gets the same
-    number of batches (the list is wrapped around, or cut with ``drop_last``).
+    DDP: leave ``rank``/``world_size`` at their defaults and hand the loader to the
+    Trainer, which shards it (each example once per epoch, padding steps for short
+    ranks; :mod:`rnnkit.train.sharding`). The parameters remain for backward
+    compatibility: a sampler built with them is taken as already sharded (every rank
+    gets the same number of batches: the list is wrapped around, which repeats
+    examples, or cut with ``drop_last``).
     The epoch advances on every ``iter()``; call :meth:`set_epoch` to choose it.
     """
 
@@ -287,7 +291,8 @@ def make_loader(
 ) -> DataLoader:
     """A DataLoader of :class:`Batch` over ``dataset`` with a :class:`BucketBatchSampler`.
 
-    The loader's ``batch_sampler.set_epoch(e)`` picks the epoch explicitly (DDP).
+    The loader's ``batch_sampler.set_epoch(e)`` picks the epoch explicitly. Under DDP
+    pass no ``rank``/``world_size``: the Trainer shards the loader itself.
     """
     sampler = BucketBatchSampler(
         dataset.lengths, batch_size, shuffle=shuffle, seed=seed, pool_size=pool_size,

@@ -7,8 +7,10 @@ the targets are the same positions shifted by one token. Row ``b`` of batch
 the hidden state across batches (detaching it between chunks). Only the pages
 of the current batch are read from a memmap.
 
-With ``world_size > 1`` the stream is first cut into ``world_size`` equal
-shards and each rank batches its own shard.
+DDP: the stream is cut into ``world_size`` equal contiguous shards and each rank
+batches its own shard, so row continuity (and the carried state) survives. Hand the
+Trainer an unsharded ``LMBatches``: it calls :meth:`LMBatches.shard` (passing
+``rank``/``world_size`` yourself still works; the Trainer then leaves it as it is).
 """
 
 from __future__ import annotations
@@ -46,9 +48,16 @@ class LMBatches:
                 f"a stream of {len(tokens)} tokens is too short for batch_size={batch_size} x world_size={world_size}"
             )
         self.tokens, self.batch_size, self.seq_len = tokens, batch_size, seq_len
+        self.rank, self.world_size = rank, world_size
         self.row_len = row
         self.starts = rank * shard + np.arange(batch_size, dtype=np.int64) * row  # (B,)
         self._skip = 0
+
+    def shard(self, rank: int, world_size: int) -> LMBatches:
+        """The batches of ``rank``'s contiguous part of the stream (what the Trainer calls under DDP)."""
+        if self.world_size != 1:
+            raise ConfigError(f"these LMBatches are already sharded (world_size={self.world_size})")
+        return LMBatches(self.tokens, self.batch_size, self.seq_len, rank=rank, world_size=world_size)
 
     def set_epoch(self, epoch: int) -> None:
         """Part of the batch-source protocol; the stream order does not change between epochs."""

@@ -14,7 +14,9 @@ the Trainer talks to it through this small protocol:
   used for progress bars and schedules over the whole run;
 - ``seed``                   optional attribute, recorded in checkpoints.
 
-Under DDP each process must yield *its own shard* and the same number of batches.
+Under DDP the Trainer shards the source (:mod:`rnnkit.train.sharding`): hand it the
+*unsharded* source. A source may define ``shard(rank, world_size) -> source`` to
+shard itself (``ShuffledBatches`` splits each global batch's rows).
 A batch is any nest of tuples/lists/dicts of tensors, or an object with a
 ``to(device, non_blocking=...)`` method (e.g. ``rnnkit.data.Batch``); the Trainer
 moves it to the device and hands it to the Objective unchanged.
@@ -73,6 +75,11 @@ class ShuffledBatches:
         self.tensors, self.batch_size, self.shuffle, self.seed = list(tensors), batch_size, shuffle, seed
         self.drop_last, self.rank, self.world_size = drop_last, rank, world_size
         self.epoch, self._start = 0, 0
+
+    def shard(self, rank: int, world_size: int) -> "ShuffledBatches":
+        """This source for ``rank`` of ``world_size`` processes (rows of every global batch split)."""
+        return ShuffledBatches(self.tensors, self.batch_size, self.shuffle, self.seed, self.drop_last,
+                               rank=rank, world_size=world_size)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch

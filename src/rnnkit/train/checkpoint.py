@@ -6,8 +6,10 @@ A checkpoint is a folder ``checkpoints/step-{global_step:08d}/`` holding
 - ``trainer_state.safetensors`` every tensor found in the trainer state (optimizer
                                 moments, RNG states, the carried recurrent state);
 - ``trainer_state.json``        the rest of the trainer state, with each tensor
-                                replaced by ``{"__tensor__": key}``, plus a manifest
-                                (size and SHA-256 of both safetensors files).
+                                replaced by ``{"__tensor__": key}``, plus a manifest:
+                                size and SHA-256 of both safetensors files and the
+                                SHA-256 of the state itself (its canonical JSON), so
+                                every file of the checkpoint is covered.
 
 The folder is written under a temporary name and renamed into place, so it
 either exists complete or not at all; the manifest still catches later damage
@@ -50,6 +52,8 @@ _STEP_DIR = re.compile(r"^step-(\d+)$")
 MODEL_FILE = "model.safetensors"
 TENSORS_FILE = "trainer_state.safetensors"
 STATE_FILE = "trainer_state.json"
+FORMAT = "rnnkit-checkpoint-2"  # 2: the manifest covers the JSON state too
+_READABLE = ("rnnkit-checkpoint-1", FORMAT)
 
 
 @dataclass
@@ -122,6 +126,10 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _state_sha(tree: Any) -> str:
+    return _sha256(json.dumps(tree, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+
+
 def read_safetensors(path: str | os.PathLike, expect_size: int | None = None, expect_sha: str | None = None) -> dict[str, torch.Tensor]:
     """Load a safetensors file, turning every kind of damage into a CheckpointError
     that names the file and says what is wrong."""
@@ -162,12 +170,14 @@ def save_checkpoint(
     model_bytes = st_save({k: v.detach().cpu().contiguous().clone() for k, v in model_state.items()})
     tree, tensors = flatten_state(dict(trainer_state))
     tensor_bytes = st_save(tensors)
+    tree = json.loads(json.dumps(tree))  # exactly what a reader will see
     doc = {
-        "format": "rnnkit-checkpoint-1",
+        "format": FORMAT,
         "step": step,
         "manifest": {
             MODEL_FILE: {"bytes": len(model_bytes), "sha256": _sha256(model_bytes)},
             TENSORS_FILE: {"bytes": len(tensor_bytes), "sha256": _sha256(tensor_bytes)},
+            STATE_FILE: {"state_sha256": _state_sha(tree)},
         },
         "state": tree,
     }
@@ -208,16 +218,24 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"{state_file} is missing; {path} is not a complete checkpoint") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{state_file} is not valid JSON ({exc}); the file is truncated or corrupt") from None
-    if not isinstance(doc, dict) or doc.get("format") != "rnnkit-checkpoint-1" or "manifest" not in doc:
-        raise CheckpointError(f"{state_file} is not an rnnkit checkpoint (no 'format': 'rnnkit-checkpoint-1')")
+    if not isinstance(doc, dict) or doc.get("format") not in _READABLE or "manifest" not in doc or "state" not in doc:
+        raise CheckpointError(f"{state_file} is not an rnnkit checkpoint (no 'format': '{FORMAT}')")
     manifest = doc["manifest"]
-    model = read_safetensors(path / MODEL_FILE, manifest[MODEL_FILE]["bytes"], manifest[MODEL_FILE]["sha256"])
-    tensors = read_safetensors(path / TENSORS_FILE, manifest[TENSORS_FILE]["bytes"], manifest[TENSORS_FILE]["sha256"])
+    try:
+        sizes = {name: (int(manifest[name]["bytes"]), str(manifest[name]["sha256"])) for name in (MODEL_FILE, TENSORS_FILE)}
+        state_sha = manifest[STATE_FILE]["state_sha256"] if doc["format"] == FORMAT else None
+        step = int(doc["step"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{state_file}: field manifest/step is damaged ({type(exc).__name__}: {exc})") from None
+    if state_sha is not None and _state_sha(doc["state"]) != state_sha:
+        raise CheckpointError(f"{state_file} is corrupt: its state does not match the SHA-256 in its manifest")
+    model = read_safetensors(path / MODEL_FILE, *sizes[MODEL_FILE])
+    tensors = read_safetensors(path / TENSORS_FILE, *sizes[TENSORS_FILE])
     try:
         state = unflatten_state(doc["state"], tensors)
     except KeyError as exc:
         raise CheckpointError(f"{state_file} refers to tensor {exc} that {path / TENSORS_FILE} lacks") from None
-    return Checkpoint(path=path, step=int(doc["step"]), model_state=model, trainer_state=state)
+    return Checkpoint(path=path, step=step, model_state=model, trainer_state=state)
 
 
 def load_latest(directory: str | os.PathLike) -> Checkpoint:

@@ -5,7 +5,8 @@
 joins the process group (nccl when CUDA is available, else gloo). Without
 those variables everything here degrades to a single process, so the same code
 runs on a laptop and on many GPUs. Rank 0 alone logs, writes checkpoints and
-metrics; every rank reads its shard of the data (:func:`shard_slice`).
+metrics; every rank reads its shard of the data, cut by the Trainer
+(:mod:`rnnkit.train.sharding`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ __all__ = [
     "shard_slice",
     "reduce_device",
     "quiet_non_main_logging",
+    "all_reduce_max",
+    "gather_to_main",
+    "wrap_ddp",
 ]
 
 
@@ -116,6 +120,36 @@ def shard_slice(n: int, rank: int, world_size: int) -> slice:
     """
     per = n // world_size
     return slice(rank * per, (rank + 1) * per)
+
+
+def all_reduce_max(values: list[float]) -> list[float]:
+    """Element-wise max of ``values`` over all processes: one collective (itself when single-process)."""
+    if not is_distributed():
+        return list(values)
+    t = torch.tensor(values, dtype=torch.float64, device=reduce_device())
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t.tolist()
+
+
+def gather_to_main(obj: object) -> list | None:
+    """Every rank's ``obj`` as a list on rank 0 (index = rank), None on the others.
+
+    A collective: every rank must call it at the same point. Single-process: ``[obj]``.
+    """
+    if not is_distributed():
+        return [obj]
+    out: list | None = [None] * dist.get_world_size() if is_main_process() else None
+    dist.gather_object(obj, out, dst=0)
+    return out
+
+
+def wrap_ddp(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """``module`` in DistributedDataParallel under DDP, else ``module`` itself."""
+    if not is_distributed():
+        return module
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
 
 
 class _MainOnly(logging.Filter):

@@ -2,11 +2,18 @@
 
 One schedule object covers all our cases: a linear warm-up over the first
 ``warmup_steps`` optimizer steps multiplies a decay that is ``constant``,
-``cosine`` (over the run's total steps, down to ``min_lr_ratio``), ``step``
+``cosine`` or ``linear`` (over the run's progress, down to ``min_lr_ratio``), ``step``
 (× ``gamma`` every ``step_epochs`` epochs) or ``plateau`` (× ``factor`` after
 ``patience`` epochs without improvement of the monitored metric). The Trainer
 calls :meth:`LRSchedule.step` after every optimizer step and
 :meth:`LRSchedule.epoch_end` after every epoch; the state is plain JSON.
+
+Progress of a cosine/linear decay: ``(steps - warmup) / (total_steps - warmup)``;
+with a time budget (``budget_seconds``, from ``train.max_minutes``) it is
+``max(step progress, elapsed / budget)`` (elapsed alone without a step bound), so a
+time-capped run still decays. The Trainer sets :attr:`LRSchedule.elapsed` (seconds
+agreed by every rank) before each ``step()``; it is part of the state, so a resumed
+run continues on exactly the same learning rate.
 """
 
 from __future__ import annotations
@@ -35,8 +42,14 @@ class OptimConfig:
     nesterov: bool = False
 
     def __post_init__(self) -> None:
-        if not self.lr > 0:
-            raise ConfigError(f"optim.lr must be > 0; got {self.lr}")
+        for name in ("lr", "eps"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+                raise ConfigError(f"train.optim.{name} must be a finite number > 0; got {v!r}")
+        for name in ("weight_decay", "momentum"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v >= 0):
+                raise ConfigError(f"train.optim.{name} must be a finite number >= 0; got {v!r}")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ConfigError(f"optim.betas must be two numbers in [0, 1); got {self.betas}")
 
@@ -45,9 +58,9 @@ class OptimConfig:
 class ScheduleConfig:
     """Learning-rate schedule; see the module docstring."""
 
-    name: Literal["constant", "cosine", "step", "plateau"] = "constant"
+    name: Literal["constant", "cosine", "linear", "step", "plateau"] = "constant"
     warmup_steps: int = 0
-    min_lr_ratio: float = 0.0  # cosine: final lr = base lr × min_lr_ratio
+    min_lr_ratio: float = 0.0  # cosine/linear: final lr = base lr × min_lr_ratio
     step_epochs: int = 1  # step: decay every this many epochs
     gamma: float = 0.5  # step: decay factor
     factor: float = 0.5  # plateau: decay factor
@@ -83,15 +96,20 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimConfig) -> t
 class LRSchedule:
     """Sets ``lr = base_lr × warmup(step) × decay`` on every param group of ``optimizer``.
 
-    ``total_steps`` (optimizer steps in the whole run) is needed by ``cosine``;
-    ``steps_per_epoch`` is informational. Call ``step()`` after each optimizer step
-    and ``epoch_end(metric)`` after each epoch (``metric`` only matters for plateau).
+    ``total_steps`` (optimizer steps in the whole run) and/or ``budget_seconds`` (the
+    time budget) are needed by ``cosine`` and ``linear``. Call ``step()`` after each
+    optimizer step and ``epoch_end(metric)`` after each epoch (``metric`` only matters
+    for plateau).
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, total_steps: Optional[int] = None) -> None:
-        if cfg.name == "cosine" and not total_steps:
-            raise ConfigError("schedule.name='cosine' needs the run's total number of steps; got none")
+    def __init__(self, optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, total_steps: Optional[int] = None,
+                 budget_seconds: Optional[float] = None) -> None:
+        if cfg.name in ("cosine", "linear") and not total_steps and not budget_seconds:
+            raise ConfigError(f"schedule.name={cfg.name!r} needs the run's total number of steps "
+                              "(train.max_steps or a batch source with a length) or train.max_minutes; got neither")
         self.optimizer, self.cfg, self.total_steps = optimizer, cfg, total_steps
+        self.budget_seconds = budget_seconds
+        self.elapsed = 0.0  # training seconds so far; the Trainer sets it before each step()
         # the configured lr, remembered in the group (as torch schedulers do) so that a
         # second schedule on the same optimizer does not take an already-scaled lr as its base
         self.base_lrs = [g.setdefault("initial_lr", g["lr"]) for g in optimizer.param_groups]
@@ -106,10 +124,10 @@ class LRSchedule:
         """The current multiplier of the base learning rates."""
         c = self.cfg
         warm = min(1.0, (self.steps + 1) / (c.warmup_steps + 1)) if c.warmup_steps else 1.0
-        if c.name == "cosine":
-            span = max(1, self.total_steps - c.warmup_steps)  # type: ignore[operator]
-            t = min(1.0, max(0, self.steps - c.warmup_steps) / span)
-            decay = c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t))
+        if c.name in ("cosine", "linear"):
+            t = self.progress()
+            shape = 0.5 * (1 + math.cos(math.pi * t)) if c.name == "cosine" else 1.0 - t
+            decay = c.min_lr_ratio + (1 - c.min_lr_ratio) * shape
         elif c.name == "step":
             decay = c.gamma ** (self.epochs // c.step_epochs)
         elif c.name == "plateau":
@@ -117,6 +135,16 @@ class LRSchedule:
         else:
             decay = 1.0
         return warm * decay
+
+    def progress(self) -> float:
+        """How far the decay has gone, in [0, 1]: by steps, by time, whichever is further."""
+        parts = [0.0]
+        if self.total_steps:
+            span = max(1, self.total_steps - self.cfg.warmup_steps)
+            parts.append(max(0, self.steps - self.cfg.warmup_steps) / span)
+        if self.budget_seconds:
+            parts.append(self.elapsed / self.budget_seconds)
+        return min(1.0, max(parts))
 
     def _apply(self) -> None:
         f = self.factor()
@@ -156,15 +184,18 @@ class LRSchedule:
         return {
             "base_lrs": self.base_lrs, "steps": self.steps, "epochs": self.epochs,
             "plateau_scale": self.plateau_scale, "best": self.best, "bad_epochs": self.bad_epochs,
+            "elapsed": self.elapsed,
         }
 
     def load_state_dict(self, sd: dict[str, Any]) -> None:
         self.base_lrs = list(sd["base_lrs"])
         self.steps, self.epochs = int(sd["steps"]), int(sd["epochs"])
         self.plateau_scale, self.best, self.bad_epochs = float(sd["plateau_scale"]), sd["best"], int(sd["bad_epochs"])
+        self.elapsed = float(sd.get("elapsed", 0.0))
         self._apply()
 
 
-def build_schedule(optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, total_steps: Optional[int] = None) -> LRSchedule:
-    """The :class:`LRSchedule` for ``cfg`` (``total_steps`` required by cosine)."""
-    return LRSchedule(optimizer, cfg, total_steps)
+def build_schedule(optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, total_steps: Optional[int] = None,
+                   budget_seconds: Optional[float] = None) -> LRSchedule:
+    """The :class:`LRSchedule` for ``cfg`` (cosine/linear need ``total_steps`` or ``budget_seconds``)."""
+    return LRSchedule(optimizer, cfg, total_steps, budget_seconds)

@@ -1,0 +1,72 @@
+"""``[train]``: the Trainer's settings, range-checked when the config is built.
+
+Every check names the key, the expected range and the value received, e.g.
+``train.max_steps must be an integer >= 1 or none; got 0``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional
+
+from rnnkit.errors import ConfigError
+from rnnkit.train.optim import OptimConfig, ScheduleConfig
+
+__all__ = ["TrainConfig"]
+
+SEED_MAX = 2**63 - 1
+
+
+def _int_at_least(name: str, value: Any, low: int, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"train.{name} must be an integer >= {low}{' or none' if optional else ''}; got {value!r}")
+
+
+def _positive(name: str, value: Any, optional: bool = True) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not value > 0:
+        raise ConfigError(f"train.{name} must be a finite number > 0{' or none' if optional else ''}; got {value!r}")
+
+
+@dataclass
+class TrainConfig:
+    """Everything the Trainer needs to know; a ``[train]`` table in a recipe."""
+
+    epochs: int = 10
+    max_steps: Optional[int] = None  # stop after this many optimizer steps
+    max_minutes: Optional[float] = None  # stop once training (validation included) has taken this long; resumes carry it
+    grad_accum: int = 1  # micro-batches per optimizer step
+    clip_norm: Optional[float] = None  # clip the global grad norm to this
+    clip_value: Optional[float] = None  # clip every grad element to ±this
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast dtype (fp16 adds a GradScaler)
+    seed: int = 0  # applied once by the caller (the task runner), before data and model are built
+    deterministic: bool = False
+    device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1" ...
+    monitor: str = "val_loss"  # metric for early stopping, plateau and restore_best
+    monitor_mode: Literal["min", "max"] = "min"
+    early_stopping_patience: Optional[int] = None  # stop after more than this many epochs without improvement
+    early_stopping_min_delta: float = 0.0
+    restore_best: bool = False  # end with the best monitored epoch's weights
+    checkpoint_every_steps: Optional[int] = None  # besides every epoch end
+    keep_checkpoints: int = 3
+    log_every_steps: int = 20  # progress refresh and non-finite-loss check (a host sync) every this many steps
+    quiet: bool = False
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "grad_accum", "log_every_steps", "keep_checkpoints"):
+            _int_at_least(name, getattr(self, name), 1)
+        for name in ("max_steps", "checkpoint_every_steps", "early_stopping_patience"):
+            _int_at_least(name, getattr(self, name), 1, optional=True)
+        for name in ("clip_norm", "clip_value", "max_minutes"):
+            _positive(name, getattr(self, name))
+        d = self.early_stopping_min_delta
+        if isinstance(d, bool) or not isinstance(d, (int, float)) or not (math.isfinite(d) and d >= 0):
+            raise ConfigError(f"train.early_stopping_min_delta must be a finite number >= 0; got {d!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= SEED_MAX:
+            raise ConfigError(f"train.seed must be an integer in 0..{SEED_MAX} (2**63-1); got {self.seed!r}")
