@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 from rnnkit import __version__
-from rnnkit.errors import RnnkitError
+from rnnkit.errors import NonFiniteLossError, RnnkitError
 
 
 def _add_set(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -220,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return COMMANDS[args.command](args)
+    except NonFiniteLossError as exc:  # training diverged: not a bad input, the last good checkpoint stays
+        print(f"rnnkit {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except RnnkitError as exc:
         print(f"rnnkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
