@@ -34,7 +34,7 @@ def test_train_evaluate_predict_generate_lm(tmp_path, text_file, capsys):
     assert main(["train", str(config), "--data", str(text_file), "--out", str(run), *TINY]) == 0
     out = capsys.readouterr().out
     assert f"run directory: {run}" in out and "validation: loss=" in out
-    for name in ("config.toml", "model.safetensors", "vocab.json", "metrics.csv", "report.md"):
+    for name in ("config.toml", "model.safetensors", "artifacts.json", "metrics.csv", "report.md"):
         assert (run / name).is_file(), name
     assert len((run / "metrics.csv").read_text().splitlines()) == 4  # header + 3 epochs
 
@@ -44,7 +44,12 @@ def test_train_evaluate_predict_generate_lm(tmp_path, text_file, capsys):
 
     assert main(["predict", str(run), str(text_file), "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "text,nll,ppl,bits_per_token" and len(lines) == 81
+    assert lines[0] == "text,nll,ppl,bits_per_token,tokens" and len(lines) == 81
+    assert main(["predict", str(run), str(text_file)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    tokens = sum(r["tokens"] for r in rows)
+    assert tokens == len(text_file.read_text()) - 1  # every character but the first, once
+    assert sum(r["nll"] * r["tokens"] for r in rows) / tokens == pytest.approx(metrics["nll"], rel=1e-5)
 
     # settings that leave the model alone can change at predict time; the model's cannot
     assert main(["predict", str(run), str(text_file), "--set", "generate.length=5"]) == 0
@@ -80,7 +85,7 @@ def test_resume_continues_an_interrupted_run(tmp_path, text_file, capsys):
     [
         (["train", "shakespeare-quick", "--set", "nope=1"], "unknown config key nope"),
         (["train", "shakespeare-quick", "--set", "train.max_steps=abc"], "train.max_steps must be int or none; got 'abc'"),
-        (["train", "no-such-recipe"], "no config file or built-in recipe named 'no-such-recipe'"),
+        (["train", "no-such-recipe"], "no config file, task or built-in recipe named 'no-such-recipe'"),
         (["evaluate", "/nonexistent/run"], "/nonexistent/run is not a run directory: config.toml is missing"),
     ],
 )
@@ -108,3 +113,26 @@ def test_main_job_runs_end_to_end_on_the_bundled_corpus(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Tiny Shakespeare" in out and "--- sample" in out and f"run directory: {run}" in out
     assert (run / "model.safetensors").is_file()
+
+
+def test_train_predict_generate_a_conditional_generator(tmp_path, capsys):
+    """task = "generate" through the CLI: a label in, a text out."""
+    data = tmp_path / "reviews.csv"
+    data.write_text("text,label\n" + "a great film i loved it,pos\nan awful film i hated it,neg\n" * 12,
+                    encoding="utf-8")
+    run = tmp_path / "run"
+    config = tmp_path / "gen.toml"
+    config.write_text('task = "generate"\n[train]\nepochs = 12\n[train.optim]\nlr = 0.02\n', encoding="utf-8")
+    assert main(["train", str(config), "--data", str(data), "--out", str(run), "--set", "model.hidden_size=16",
+                 "--set", "model.embedding_dim=8", "--set", "data.batch_size=4", "--quiet"]) == 0
+    assert "validation: loss=" in capsys.readouterr().out
+    assert main(["predict", str(run), str(data)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 24 and rows[1]["condition"] == "neg" and rows[1]["tokens"] == 7  # 6 words and <eos>
+    samples = []
+    for label in ("pos", "neg", "pos"):
+        assert main(["generate", str(run), "--condition", label, "--length", "6", "--temperature", "0"]) == 0
+        samples.append(capsys.readouterr().out.strip())
+    assert samples[0] == samples[2] != samples[1]
+    assert main(["generate", str(run), "--condition", "meh"]) == 2
+    assert "condition 'meh' is not one of the training labels ['neg', 'pos']" in capsys.readouterr().err

@@ -30,7 +30,9 @@ __all__ = ["LanguageModelConfig", "LanguageModel", "TokenGenerator"]
 class LanguageModelConfig(ModelConfig):
     """``vocab_size`` (V, required), embedding, recurrent stack and ``tie_weights``
     (share the embedding matrix with the output layer; needs hidden_size == embedding_dim).
-    ``dropout`` applies to the embeddings, between layers and before the output layer."""
+    ``dropout`` applies to the embeddings, between layers and before the output layer;
+    ``recurrent_dropout`` is variational dropout on the state entering ``W_hh`` (one mask
+    per sequence; the fused kernels cannot run it, so ``backend="auto"`` unrolls)."""
 
     data_sizes = ("vocab_size",)
 
@@ -40,6 +42,7 @@ class LanguageModelConfig(ModelConfig):
     hidden_size: int = 64
     num_layers: int = 1
     dropout: float = 0.0
+    recurrent_dropout: float = 0.0
     tie_weights: bool = False
     backend: Literal["auto", "fused", "unrolled"] = "auto"
 
@@ -50,6 +53,10 @@ class LanguageModelConfig(ModelConfig):
         self._choice("cell", CELLS)
         self._choice("backend", ("auto", "fused", "unrolled"))
         self._fraction("dropout")
+        self._fraction("recurrent_dropout")
+        if self.backend == "fused" and self.recurrent_dropout > 0:
+            raise ConfigError(f"{self._name('backend')}='fused' cannot run recurrent_dropout={self.recurrent_dropout} "
+                              "(the cuDNN/oneDNN kernels have no mask on the recurrent state); use backend='auto'")
         if self.tie_weights and self.hidden_size != self.embedding_dim:
             raise ConfigError(
                 f"{self._name('tie_weights')}=True needs hidden_size == embedding_dim (the output layer "
@@ -77,6 +84,7 @@ class TokenGenerator(Model):
             num_layers=cfg.num_layers,
             dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
             backend=cfg.backend,
+            recurrent_dropout=cfg.recurrent_dropout,
         )
         self.output = nn.Linear(cfg.hidden_size, cfg.vocab_size)
         if cfg.tie_weights:

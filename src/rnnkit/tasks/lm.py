@@ -1,45 +1,76 @@
 """Task ``lm``: character- or word-level language modelling with truncated BPTT.
 
-The corpus is laid out as ``batch_size`` contiguous streams (:class:`rnnkit.data.LMBatches`);
-the Trainer carries the recurrent state from one chunk of ``seq_len`` steps to the next,
-detaching it at the boundary, and resets it every epoch. Metrics: mean NLL (nats),
-perplexity and bits per token (bits per character at char level).
+The examples are the lines of a UTF-8 text (plain or ``.gz``; the bundled Tiny
+Shakespeare when no ``data.path`` is given), each with its line break — so the lines,
+joined, are the text itself. Validation is the *tail* ``val_fraction`` of the corpus
+(cut at the same character as char-rnn and nanoGPT do), not a random sample of lines.
+
+* **training** reads the split as one token stream laid out as ``batch_size``
+  contiguous rows (:class:`rnnkit.data.LMBatches`); the Trainer carries the recurrent
+  state from one chunk of ``seq_len`` steps to the next and detaches it in between;
+* **validation, test, evaluate and predict** score every token of the split exactly
+  once, line by line: each line is one example, read after up to ``eval_context``
+  tokens of the text before it (fed, not scored). Lines are independent of each other,
+  so they are length-bucketed and sharded like any dataset, and ``evaluate`` is exactly
+  the token-weighted mean of the ``predict`` rows. The very first token of a text has
+  nothing before it and is not scored.
+
+Metrics: mean NLL (nats per token), perplexity and bits per token (``bpc``).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from rnnkit.data import LMBatches, Vocab
-from rnnkit.data.sources import encode_text_file, load_text_corpus
+from rnnkit.data import LMBatches, SequenceDataset, Vocab
+from rnnkit.data._files import read_text
+from rnnkit.data.sources import bundled_tinyshakespeare
 from rnnkit.data.tokenize import WordTokenizer
-from rnnkit.errors import ConfigError, DataError
+from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models import LanguageModel, LanguageModelConfig
-from rnnkit.tasks.base import PreparedData, Task
+from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task
 from rnnkit.tasks.registry import register
-from rnnkit.train import MeanNLL, RunDir, StepResult, TrainConfig, distributed
+from rnnkit.train import MeanNLL, StepResult, TrainConfig
 
-VOCAB_FILE = "vocab.json"
+__all__ = ["LMData", "LMGenerate", "LMConfig", "LMArtifacts", "LanguageModelTask", "token_nll"]
+
+IGNORE = -100  # target of a step that is fed but not scored (context, padding)
+LN2 = float(np.log(2.0))
 
 
 @dataclass
-class LMData:
-    path: Optional[str] = None  # UTF-8 text (or .gz); None = the bundled Tiny Shakespeare
-    val_path: Optional[str] = None  # separate validation text; else the tail val_fraction of path
-    test_path: Optional[str] = None
+class LMData(DataSection):
+    """``path``: the corpus (UTF-8 text or ``.gz``); without it the built-in ``dataset``
+    (the bundled Tiny Shakespeare). ``val_path``/``test_path``: separate texts; without
+    ``val_path`` the tail ``val_fraction`` of the corpus is validation data."""
+
+    dataset: Optional[Literal["tinyshakespeare"]] = "tinyshakespeare"  # read when path is not given
     level: Literal["char", "word"] = "char"
     lower: bool = False
-    val_fraction: float = 0.1
     min_freq: int = 1  # word level
     max_size: Optional[int] = None  # word level, specials included
-    batch_size: int = 64  # parallel streams
+    batch_size: int = 64  # parallel streams in training; lines per batch when scoring
     seq_len: int = 100  # truncated-BPTT chunk length
+    eval_context: int = 64  # tokens of preceding text each scored line is read after
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("seq_len", "min_freq"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"data.{name} must be >= 1; got {getattr(self, name)}")
+        if self.eval_context < 0:
+            raise ConfigError(f"data.eval_context must be >= 0; got {self.eval_context}")
+        if self.max_size is not None and self.max_size < 4:
+            raise ConfigError(f"data.max_size must be >= 4 (the special tokens and one word) or none; "
+                              f"got {self.max_size}")
 
 
 @dataclass
@@ -53,6 +84,10 @@ class LMGenerate:
     top_p: Optional[float] = None
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.length < 1:
+            raise ConfigError(f"generate.length must be >= 1; got {self.length}")
+
 
 @dataclass
 class LMConfig:
@@ -63,17 +98,99 @@ class LMConfig:
     generate: LMGenerate = field(default_factory=LMGenerate)
 
 
-class LMObjective:
-    """Token cross-entropy; the state flows in and out for truncated BPTT."""
+@dataclass
+class LMArtifacts(Artifacts):
+    """The vocabulary fitted on the training text, and how text was turned into tokens."""
+
+    vocab: Vocab
+    level: str
+    lower: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "lower": self.lower, "vocab": self.vocab.to_dict()}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str) -> LMArtifacts:
+        return cls(*text_artifacts(raw, where))
+
+
+def text_artifacts(raw: dict[str, Any], where: str) -> tuple[Vocab, str, bool]:
+    """``vocab``, ``level`` and ``lower`` of a text task's artifacts dict; anything
+    malformed is a CheckpointError naming ``where`` and the key."""
+    level, lower = raw.get("level"), raw.get("lower")
+    if level not in ("char", "word"):
+        raise CheckpointError(f"{where}: artifacts key 'level' must be 'char' or 'word'; got {level!r}")
+    if not isinstance(lower, bool):
+        raise CheckpointError(f"{where}: artifacts key 'lower' must be true or false; got {lower!r}")
+    return load_vocab(raw.get("vocab"), where), level, lower
+
+
+def load_vocab(raw: Any, where: str, key: str = "vocab") -> Vocab:
+    """A :class:`Vocab` from its dict; anything malformed is a CheckpointError naming ``where``."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("tokens"), list):
+        raise CheckpointError(f"{where}: artifacts key {key!r} must be a vocabulary "
+                              f"({{\"format\": \"rnnkit.vocab\", \"tokens\": [...]}}); got {str(raw)[:80]}")
+    try:
+        return Vocab.from_dict(raw, source=f"{where}: {key}")
+    except (DataError, TypeError, AttributeError) as exc:
+        raise CheckpointError(f"{where}: artifacts key {key!r} is not a valid vocabulary: {exc}") from None
+
+
+def token_nll(model: nn.Module, batch: Any, *args: Any, state: Any = None) -> tuple[torch.Tensor, torch.Tensor, Any]:
+    """Summed NLL (B,) and scored-token counts (B,) of a batch whose per-step targets are
+    ``IGNORE`` where nothing is scored; ``args`` go to the model after the ids (a condition)."""
+    logits, state = model(batch.inputs, *args, state, lengths=batch.lengths)  # (B, T, V)
+    targets = batch.targets
+    nll = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE, reduction="none")
+    return nll.view_as(targets).sum(1), (targets != IGNORE).sum(1), state  # (B,), (B,)
+
+
+class TokenObjective:
+    """Token cross-entropy, weighted by tokens. Stream batches (no ``indices``: LMBatches)
+    carry the state for truncated BPTT; batches of independent examples start from none."""
+
+    def __init__(self, condition: bool = False) -> None:
+        self.condition = condition
 
     def metrics(self) -> dict[str, Any]:
         return {"nll": MeanNLL()}
 
     def __call__(self, model: nn.Module, batch: Any, state: Any) -> StepResult:
-        logits, state = model(batch.inputs, state)  # (B, T, V)
-        nll_sum = F.cross_entropy(logits.flatten(0, 1).float(), batch.targets.flatten(), reduction="sum")
-        n = batch.targets.numel()
-        return StepResult(nll_sum / n, n, {"nll": (nll_sum.detach(), n)}, state)
+        stream = batch.indices is None
+        args = (batch.condition,) if self.condition else ()
+        nll, n, state = token_nll(model, batch, *args, state=state if stream else None)
+        nll_sum, n_sum = nll.sum(), n.sum()
+        return StepResult(nll_sum / n_sum.clamp(min=1), n_sum, {"nll": (nll_sum.detach(), n_sum)},
+                          state if stream else None)
+
+
+@dataclass
+class LMText:
+    """A split encoded once: the token stream ``ids`` (N,) and where each example's tokens
+    end, ``ends`` (lines,); training batches the stream, scoring batches the lines."""
+
+    ids: np.ndarray
+    ends: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` with their line breaks (``"".join`` gives ``text`` back)."""
+    return text.splitlines(keepends=True)
+
+
+def row_scores(nll: torch.Tensor, n: torch.Tensor) -> list[tuple[float, int]]:
+    return list(zip(nll.tolist(), n.tolist()))
+
+
+def score_row(nll_sum: float, n: int) -> dict[str, Any]:
+    """The NLL columns of a predict row: per token, perplexity, bits, and the token count."""
+    if n == 0:
+        return {"nll": None, "ppl": None, "bits_per_token": None, "tokens": 0}
+    nll = nll_sum / n
+    return {"nll": nll, "ppl": float(np.exp(nll)), "bits_per_token": nll / LN2, "tokens": n}
 
 
 @register
@@ -81,117 +198,167 @@ class LanguageModelTask(Task):
     name = "lm"
     description = "language model (char or word level) trained with truncated BPTT; generates text"
     Config = LMConfig
+    artifacts_type = LMArtifacts
+    builtin_datasets = ("tinyshakespeare",)
 
-    def __init__(self, config: LMConfig) -> None:
-        super().__init__(config)
-        self.vocab: Vocab | None = None
+    # ------------------------------------------------------------- reading
+    def read(self, source: str | Path, *, labelled: bool = True) -> Examples:
+        text = read_text(source)
+        if not text:
+            raise DataError(f"{source}: the text is empty")
+        return Examples(split_lines(text), None, str(source), None)
 
-    # ------------------------------------------------------------- data
-    def _batches(self, ids) -> LMBatches:
-        """Contiguous streams; under DDP each process reads its own shard of the corpus."""
+    def read_builtin(self, split: str) -> Examples | None:
+        """The corpus (``data.path``, else the bundled Tiny Shakespeare) for ``train``; the
+        other splits are its tail or their own files."""
+        if split != "train":
+            return None
+        return self.read(self.config.data.path or bundled_tinyshakespeare())
+
+    def from_memory(self, data: Any, targets: Any = None) -> Examples:
+        if isinstance(data, str):
+            data = [data]
+        if not isinstance(data, (list, tuple)) or not all(isinstance(s, str) for s in data) or not data:
+            raise DataError(f"an lm task takes a text or a list of texts; got {type(data).__name__}")
+        return Examples(split_lines("".join(s if s.endswith("\n") else s + "\n" for s in data)), None, "input")
+
+    def holdout(self, examples: Examples, fraction: float, seed: int) -> tuple[Examples, Examples]:
+        """(kept, held out): the tail ``fraction`` of the characters, cut where it falls
+        (a line cut in two continues as the first validation line)."""
+        lines = list(examples.inputs)
+        sizes = np.fromiter((len(s) for s in lines), dtype=np.int64, count=len(lines))
+        total = int(sizes.sum())
+        cut = total - int(total * fraction)
+        if not 0 < cut < total:
+            raise DataError(f"{examples.where}: cannot hold out the last {fraction} of {total} characters "
+                            f"and keep some for training")
+        ends = np.cumsum(sizes)
+        k = int(np.searchsorted(ends, cut, side="left"))  # the line the cut falls in
+        offset = cut - (int(ends[k - 1]) if k else 0)
+        head, tail = lines[k][:offset], lines[k][offset:]
+        kept, held = lines[:k] + ([head] if head else []), ([tail] if tail else []) + lines[k + 1 :]
+        return Examples(kept, None, examples.where), Examples(held, None, f"{examples.where} (tail)")
+
+    # ------------------------------------------------------------- fitting and encoding
+    def fit(self, train: Examples) -> LMArtifacts:
         d = self.config.data
-        return LMBatches(ids, d.batch_size, d.seq_len, rank=distributed.rank(), world_size=distributed.world_size())
-
-    def _encode_file(self, path: str | Path):
-        d = self.config.data
-        return encode_text_file(path, self.vocab, level=d.level, lower=d.lower)
-
-    def prepare(self, run_dir: RunDir | None) -> PreparedData:
-        d = self.config.data
-        if self.vocab is not None:  # artifacts loaded from a run: reuse the fitted vocabulary
-            corpus_ids = self._encode_file(d.path) if d.path else None
-            train_ids, val_ids = _split_tail(corpus_ids if corpus_ids is not None else self._bundled_ids(), d)
+        if d.level == "char":
+            counts = Counter("".join(train.inputs).lower() if d.lower else "".join(train.inputs))
+            ranked = Counter({c: counts[c] for c in sorted(counts, key=lambda c: (-counts[c], ord(c)))})
+            vocab = Vocab.from_counts(ranked, pad=None, unk=None, bos=None, eos=None)
         else:
-            corpus = load_text_corpus(d.path, level=d.level, val_fraction=0.0 if d.val_path else d.val_fraction,
-                                      lower=d.lower, min_freq=d.min_freq, max_size=d.max_size)
-            self.vocab, train_ids, val_ids = corpus.vocab, corpus.train, corpus.val
-        if d.val_path:
-            val_ids = self._encode_file(d.val_path)
-        if run_dir is not None:
-            self.vocab.save(run_dir.path / VOCAB_FILE)
-        val = self._batches(val_ids) if len(val_ids) > d.batch_size * 2 else None
-        test = self._batches(self._encode_file(d.test_path)) if d.test_path else None
-        info = {"corpus": d.path or "bundled Tiny Shakespeare", "level": d.level, "vocabulary": len(self.vocab),
-                "train tokens": len(train_ids), "validation tokens": len(val_ids)}
-        return PreparedData(self._batches(train_ids), val, test, info)
+            counts = Counter()
+            for tokens in self._word_lines(train.inputs, d.lower):
+                counts.update(tokens)
+            vocab = Vocab.from_counts(counts, min_freq=d.min_freq, max_size=d.max_size, pad="<pad>", unk="<unk>",
+                                      bos=None, eos="<eos>")
+        return LMArtifacts(vocab, d.level, d.lower)
 
-    def _bundled_ids(self):
-        from rnnkit.data.sources import bundled_tinyshakespeare
+    @staticmethod
+    def _word_lines(lines: Any, lower: bool) -> Any:
+        tok = WordTokenizer(lower=lower, punctuation="split", strip_html=False)
+        return ([*tok(line), "<eos>"] for line in lines)
 
-        return self._encode_file(bundled_tinyshakespeare())
+    def encode(self, examples: Examples) -> LMText:
+        a = self.artifacts
+        lines = [s.lower() for s in examples.inputs] if a.lower else list(examples.inputs)
+        if a.level == "char":
+            ids, sizes = self._char_ids("".join(lines), examples.where), [len(s) for s in lines]
+        else:
+            per_line = [a.vocab.encode(t) for t in self._word_lines(examples.inputs, a.lower)]
+            ids, sizes = np.concatenate(per_line).astype(np.int64), [len(t) for t in per_line]
+        return LMText(ids, np.cumsum(np.asarray(sizes, dtype=np.int64)))
 
-    def load_artifacts(self, run_dir: RunDir) -> None:
-        path = run_dir.path / VOCAB_FILE
-        if not path.is_file():
-            raise DataError(f"{run_dir.path} has no {VOCAB_FILE}: it was not written by an lm run")
-        self.vocab = Vocab.load(path)
+    def _char_ids(self, text: str, where: str) -> np.ndarray:
+        vocab = self.artifacts.vocab
+        symbols = np.array([ord(t) for t in vocab.tokens], dtype=np.uint32)
+        order = np.argsort(symbols)
+        cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        pos = np.minimum(np.searchsorted(symbols[order], cps), len(symbols) - 1)
+        unknown = symbols[order][pos] != cps
+        if unknown.any():  # a char vocabulary has no <unk>: refuse rather than mis-encode
+            missing = sorted({chr(c) for c in cps[unknown].tolist()})
+            raise DataError(f"{where}: characters the model never saw in training: {missing[:20]!r}")
+        return order[pos].astype(np.int64)
+
+    def loader(self, dataset: LMText, *, train: bool) -> Any:
+        if train:
+            return self._streams(dataset.ids)
+        return super().loader(self._lines(dataset), train=False)
+
+    def _streams(self, ids: np.ndarray) -> LMBatches:
+        """Contiguous streams for truncated BPTT, unsharded: under DDP the Trainer calls
+        ``LMBatches.shard``, which gives each process a contiguous part of the corpus."""
+        d = self.config.data
+        return LMBatches(ids, d.batch_size, d.seq_len)
+
+    def _lines(self, text: LMText) -> SequenceDataset:
+        """One example per line: inputs are up to ``eval_context`` tokens before the line and
+        the line's own inputs; the targets score the line's tokens only."""
+        ids, ends, ctx = text.ids, text.ends, self.config.data.eval_context
+        starts = np.concatenate(([0], ends[:-1]))
+        inputs, targets = [], []
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            s = max(s, 1)  # the first token of the text is not predicted
+            if e <= s:  # nothing to score (a one-token first line): one step fed, none scored
+                inputs.append(ids[:1])
+                targets.append(np.array([IGNORE]))
+                continue
+            a = max(0, s - 1 - ctx)
+            inputs.append(ids[a : e - 1])
+            targets.append(np.concatenate((np.full(s - 1 - a, IGNORE), ids[s:e])))
+        return SequenceDataset(inputs, targets, target_pad=IGNORE)
+
+    def info(self) -> dict[str, Any]:
+        return {"level": self.artifacts.level, "vocabulary": len(self.artifacts.vocab)}
 
     # ------------------------------------------------------------- model
     def build_model(self) -> LanguageModel:
-        if self.vocab is None:
-            raise ConfigError("the vocabulary is not known yet: call prepare() or load_artifacts() first")
-        cfg = self.config.model
-        cfg.vocab_size = len(self.vocab)
-        return LanguageModel(cfg)
+        return LanguageModel(self.config.model.replace(vocab_size=len(self.artifacts.vocab)))
 
-    def objective(self) -> LMObjective:
-        return LMObjective()
+    def objective(self, *, final: bool = True) -> TokenObjective:
+        return TokenObjective()
 
-    def evaluation_data(self, path: str | Path) -> LMBatches:
-        return self._batches(self._encode_file(path))
+    # ------------------------------------------------------------- prediction
+    def predict_batch(self, model: nn.Module, batch: Any) -> list[tuple[float, int]]:
+        nll, n, _ = token_nll(model, batch)
+        return row_scores(nll, n)
 
-    # ------------------------------------------------------------- use
+    def format_row(self, examples: Examples, i: int, output: tuple[float, int]) -> dict[str, Any]:
+        """The line (without its line break), its mean NLL in nats per token, perplexity,
+        bits per token and the number of tokens scored."""
+        return {"text": examples.inputs[i].rstrip("\r\n"), **score_row(*output)}
+
+    # ------------------------------------------------------------- generation
     def encode_prompt(self, text: str) -> torch.Tensor:
         """Token ids (P,) of a prime text; unknown characters are named in a DataError."""
-        d = self.config.data
-        if d.level == "char":
-            text = text.lower() if d.lower else text
-            missing = sorted({ch for ch in text if ch not in self.vocab})
+        a = self.artifacts
+        if a.level == "char":
+            text = text.lower() if a.lower else text
+            missing = sorted({ch for ch in text if ch not in a.vocab})
             if missing:
                 raise DataError(f"--prime has characters the model never saw: {missing!r}")
             tokens = list(text)
         else:
-            tokens = WordTokenizer(lower=d.lower, punctuation="split", strip_html=False)(text)
+            tokens = WordTokenizer(lower=a.lower, punctuation="split", strip_html=False)(text)
         if not tokens:
             raise DataError("--prime must contain at least one token")
-        return torch.as_tensor(self.vocab.encode(tokens), dtype=torch.long)
+        return torch.as_tensor(a.vocab.encode(tokens), dtype=torch.long)
 
-    def decode(self, ids) -> str:
-        tokens = self.vocab.decode([int(i) for i in ids])
-        return "".join(tokens) if self.config.data.level == "char" else " ".join(tokens).replace(" <eos> ", "\n")
+    def decode(self, ids: Any) -> str:
+        tokens = self.artifacts.vocab.decode([int(i) for i in ids])
+        return "".join(tokens) if self.artifacts.level == "char" else " ".join(tokens).replace(" <eos> ", "\n")
 
     def generate(self, model: LanguageModel, prime: str | None = None, length: int | None = None,
                  temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
                  seed: int | None = None) -> str:
-        """The prime followed by ``length`` sampled tokens, as text."""
+        """The prime followed by ``length`` sampled tokens, as text (unset arguments: ``[generate]``)."""
         g = self.config.generate
         prime = g.prime if prime is None else prime
-        ids = self.encode_prompt(prime)
+        ids = self.encode_prompt(prime).to(next(model.parameters()).device)
         new = model.generate(ids, g.length if length is None else length,
                              temperature=g.temperature if temperature is None else temperature,
                              top_k=g.top_k if top_k is None else top_k, top_p=g.top_p if top_p is None else top_p,
                              seed=g.seed if seed is None else seed)
-        sep = "" if self.config.data.level == "char" else " "
+        sep = "" if self.artifacts.level == "char" else " "
         return prime + sep + self.decode(new[0])
-
-    def predict(self, model: nn.Module, source: str | Path | list[str]) -> list[dict[str, Any]]:
-        """Per line: its mean NLL (nats/token), perplexity and bits per token under the model."""
-        lines = Path(source).read_text(encoding="utf-8").splitlines() if isinstance(source, (str, Path)) else source
-        rows = []
-        model.eval()
-        with torch.no_grad():
-            for line in lines:
-                ids = self.encode_prompt(line if self.config.data.level == "word" else line + "\n")
-                if len(ids) < 2:
-                    rows.append({"text": line, "nll": None, "ppl": None, "bits_per_token": None})
-                    continue
-                logits, _ = model(ids[None, :-1])
-                nll = float(F.cross_entropy(logits[0], ids[1:]))
-                rows.append({"text": line, "nll": nll, "ppl": float(torch.tensor(nll).exp()),
-                             "bits_per_token": nll / 0.6931471805599453})
-        return rows
-
-
-def _split_tail(ids, d: LMData):
-    n_train = len(ids) - (0 if d.val_path else int(len(ids) * d.val_fraction))
-    return ids[:n_train], ids[n_train:]
