@@ -140,7 +140,8 @@ def train(cfg: Any, out: str | Path, *, resume: bool = False, quiet: bool | None
     ``plots``: draws the run's plots (the API passes :func:`rnnkit.viz.write_run_plots`);
     the files it returns are linked from ``report.md``."""
     start = time.perf_counter()
-    if not resume:
+    main = is_main_process()  # under DDP only rank 0 claims and writes the run directory
+    if not resume and main:
         claim_run_dir(out, overwrite)
     if quiet is not None and quiet != cfg.train.quiet:
         cfg = with_settings(cfg, [f"train.quiet={str(quiet).lower()}"])
@@ -150,8 +151,8 @@ def train(cfg: Any, out: str | Path, *, resume: bool = False, quiet: bool | None
     task = get_task(cfg.task)(cfg)
     if resume:
         pipeline.load_artifacts(task, run)
-    data = pipeline.prepare(task, run, given)  # the data is read and checked before anything is written
-    if not resume:
+    data = pipeline.prepare(task, run if main else None, given)  # read and checked before anything is written
+    if not resume and main:
         run.save_config(cfg)
     model = task.build_model()
     trainer = Trainer(model, task.objective(final=False), cfg.train, run, callbacks=callbacks)
@@ -160,8 +161,8 @@ def train(cfg: Any, out: str | Path, *, resume: bool = False, quiet: bool | None
     val_metrics = pipeline.evaluate_batches(task, model, data.val) if data.val is not None else {}
     test_metrics = pipeline.evaluate_batches(task, model, data.test) if data.test is not None else {}
     result = RunResult(run.path, fit, val_metrics, test_metrics, time.perf_counter() - start, task, model, data)
-    files = plots(result) if plots is not None and is_main_process() else []
-    if is_main_process():
+    files = plots(result) if plots is not None and main else []
+    if main:
         write_report(run, cfg, task, model, data.info, fit, val_metrics, test_metrics, result.wall_time_s, files)
     return result
 
