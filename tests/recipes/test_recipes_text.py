@@ -123,4 +123,5 @@ def test_fra_eng(datasets_dir, tmp_path):
     out = tmp_path / "run"
     _train("fra-eng", data, out, "decode.eval_sample=16", "data.batch_size=16")
     assert "val_bleu_sample" in _metrics(out)[0]
-    assert (out / "vocab_source.json").is_file() and (out / "vocab_target.json").is_file()
+    saved = json.loads((out / "artifacts.json").read_text())["artifacts"]
+    assert {"source", "target", "tokenizers"} <= set(saved)
