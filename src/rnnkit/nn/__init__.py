@@ -7,8 +7,10 @@ and the fused/unrolled switch.
 
 from rnnkit.nn.attention import AdditiveAttention, Attention, DotAttention, GeneralAttention, make_attention
 from rnnkit.nn.crf import CRF
+from rnnkit.nn.factory import ALL_CELLS, make_recurrent
 from rnnkit.nn.gru_cell import GRUCell, gru_step
 from rnnkit.nn.lstm_cell import LSTMCell, lstm_step
+from rnnkit.nn.min_rnn import MIN_CELLS, MinRecurrent
 from rnnkit.nn.recurrent import Recurrent
 from rnnkit.nn.rnn_cell import RNNCell, rnn_step
 from rnnkit.nn.sequence import length_mask, reverse_index, reverse_time
@@ -16,6 +18,10 @@ from rnnkit.nn.trace import Trace
 
 __all__ = [
     "Recurrent",
+    "MinRecurrent",
+    "make_recurrent",
+    "ALL_CELLS",
+    "MIN_CELLS",
     "Trace",
     "CRF",
     "Attention",
