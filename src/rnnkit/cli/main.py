@@ -2,7 +2,7 @@
 
     rnnkit train TASK|RECIPE|CONFIG.toml [--data PATH] [--val PATH] [--test PATH] [--set key=value ...]
                  [--out RUN_DIR] [--overwrite]
-    rnnkit resume RUN_DIR
+    rnnkit resume RUN_DIR [--set train.max_steps=N | train.max_minutes=M | train.epochs=E]
     rnnkit evaluate RUN_DIR [--data PATH | --split test|val] [--set decode.beam_size=4]
     rnnkit predict RUN_DIR INPUT|- [--format jsonl|csv] [--output FILE]
     rnnkit generate RUN_DIR [--prime TEXT] [--condition LABEL] [--length N] [--temperature T] [--top-k K]
@@ -11,7 +11,11 @@
     rnnkit main                      # the bundled demo job (see rnnkit.cli.demo)
 
 Errors about the user's input (config, data, run directory) print one line and exit
-with status 2, without a traceback. Under ``torchrun`` the same ``train`` command trains
+with status 2, without a traceback; errors of the environment (a file that cannot be
+read or written, a full disk, a device that is not there, a run directory in use by
+another process, training that diverged) print one line and exit with status 1. Anything
+else is a bug: one "internal error, please report" line (status 3), the traceback in a
+log file in the run directory (or a temporary file when there is none). Under ``torchrun`` the same ``train`` command trains
 with DistributedDataParallel; only rank 0 writes and prints. The commands go through
 :mod:`rnnkit.api`, so a run trained here and one trained with ``rnnkit.fit`` are alike.
 """
@@ -54,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     p.add_argument("run_dir")
+    _add_set(p, "extend a capped run: --set train.max_steps=N, train.max_minutes=M or train.epochs=E "
+                "(only the limits may change on resume)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     p = sub.add_parser("evaluate", help="loss and metrics of a trained run")
     p.add_argument("run_dir")
@@ -133,7 +140,14 @@ def _print_result(result) -> None:
 def cmd_resume(args: argparse.Namespace) -> int:
     from rnnkit import api
 
-    _print_result(api.resume(args.run_dir))
+    result = api.resume(args.run_dir, args.overrides, quiet=True if args.quiet else None)
+    if result.already_finished:
+        fit = result.fit
+        print(f"{args.run_dir} already finished ({fit.stop_reason} after {fit.global_step} steps): nothing to do. "
+              f"To train further: rnnkit resume {args.run_dir} --set train.max_steps=N (or train.max_minutes=M, "
+              f"train.epochs=E)")
+        return 0
+    _print_result(result)
     return 0
 
 
@@ -147,10 +161,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from rnnkit.tasks import runner
 
+    if args.output:
+        _check_writable(args.output, "--output")
     if args.input == "-":  # stdin goes through the same reader as a file: one example per line
         with tempfile.TemporaryDirectory() as tmp:
             source = Path(tmp) / "stdin.txt"
-            source.write_text(sys.stdin.read(), encoding="utf-8")
+            stdin = getattr(sys.stdin, "buffer", None)
+            # bytes as they came: the reader names a line that is not UTF-8
+            source.write_bytes(stdin.read() if stdin is not None else sys.stdin.read().encode("utf-8"))
             rows = runner.predict(args.run_dir, source, args.overrides)
     else:
         rows = runner.predict(args.run_dir, args.input, args.overrides)
@@ -160,6 +178,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _check_writable(path: str, option: str) -> None:
+    from rnnkit.errors import ConfigError
+
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{option} {p} is a folder; give a file name")
+    if not p.parent.is_dir():
+        raise ConfigError(f"{option} {p}: the folder {p.parent} does not exist")
 
 
 def _format_rows(rows: list[dict], fmt: str) -> str:
@@ -178,6 +206,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from rnnkit import api
     from rnnkit.errors import ConfigError
 
+    from rnnkit.tasks.runner import check_generation
+
+    check_generation(args.length, args.temperature, args.top_k, args.top_p, args.seed, where="--")
     run = api.load(args.run_dir)
     options = dict(prime=args.prime, length=args.length, temperature=args.temperature, top_k=args.top_k,
                    top_p=args.top_p, seed=args.seed)
@@ -212,23 +243,82 @@ COMMANDS = {
 }
 
 
+INTERNAL_ERROR = 3  # exit status of a bug (the last-resort handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: usage error (2), --help/--version (0), already printed
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     if args.command is None:
         parser.print_help()
         return 0
     try:
         return COMMANDS[args.command](args)
-    except NonFiniteLossError as exc:  # training diverged: not a bad input, the last good checkpoint stays
-        print(f"rnnkit {args.command}: error: {exc}", file=sys.stderr)
-        return 1
     except RnnkitError as exc:
-        print(f"rnnkit {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        print(f"rnnkit {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1 if _environmental(exc) else 2
+    except OSError as exc:  # the environment: unreadable/unwritable paths, a full disk
+        print(f"rnnkit {args.command}: error: {_os_message(exc)}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(f"rnnkit {args.command}: error: out of memory; use a smaller model or data.batch_size",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("rnnkit: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: keep the traceback for the report, show one line
+        log = _write_traceback(args)
+        print(f"rnnkit {args.command}: internal error, please report: {type(exc).__name__}: {_one_line(exc)} "
+              f"(traceback in {log})", file=sys.stderr)
+        return INTERNAL_ERROR
+
+
+def _environmental(exc: BaseException) -> bool:
+    from rnnkit.train.rundir import RunEnvironmentError
+
+    return isinstance(exc, (NonFiniteLossError, RunEnvironmentError))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split("\n")).strip()
+    return text if len(text) <= 2000 else text[:1997] + "..."
+
+
+def _os_message(exc: OSError) -> str:
+    import errno
+
+    what = exc.strerror or str(exc)
+    where = f": {exc.filename}" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return f"no space left on the device{where}; the last complete checkpoint is intact — free space and " \
+               f"run `rnnkit resume`"
+    return f"{what}{where}"
+
+
+def _write_traceback(args: argparse.Namespace) -> str:
+    import traceback
+
+    text = traceback.format_exc()
+    folder = next((Path(d) for d in (getattr(args, "run_dir", None), getattr(args, "out", None))
+                   if d and Path(d).is_dir()), None)
+    try:
+        if folder is not None:
+            path = folder / f"error-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+            path.write_text(text, encoding="utf-8")
+            return str(path)
+    except OSError:
+        pass
+    try:
+        fd, name = tempfile.mkstemp(prefix="rnnkit-error-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        return name
+    except OSError:
+        return "<no writable place for a log>"
 
 
 if __name__ == "__main__":

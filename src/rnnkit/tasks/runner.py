@@ -24,7 +24,7 @@ else:  # pragma: no cover
 
 from torch import nn
 
-from rnnkit.config import apply_overrides, freeze, from_dict, to_dict
+from rnnkit.config import apply_overrides, freeze, from_dict, parse_override, to_dict
 from rnnkit.errors import CheckpointError, ConfigError
 from rnnkit.tasks import pipeline
 from rnnkit.tasks.base import Examples, PreparedData, Task
@@ -34,7 +34,15 @@ __all__ = ["recipe_names", "recipe_description", "raw_config", "load_run_config"
            "train", "claim_run_dir", "resume", "load_run", "evaluate", "evaluate_loaded", "predict", "get_task"]
 from rnnkit.tasks.report import write_report
 from rnnkit.train import FitResult, RunDir, Trainer, seed_everything
+from rnnkit.train import checkpoint as ckpt
 from rnnkit.train.distributed import is_main_process
+from rnnkit.train.early_stopping import EarlyStopping
+from rnnkit.train.loop_state import LoopState
+from rnnkit.train.rundir import LOCK_FILE, RunDirLock, RunEnvironmentError, clean_leftovers
+
+# what `rnnkit resume --set` may change: the run's limits (and how it prints); anything else
+# would make the continued run differ from the one its checkpoints belong to
+RESUME_SETTINGS = ("train.max_steps", "train.max_minutes", "train.epochs", "train.quiet")
 
 RECIPES_PACKAGE = "rnnkit.recipes"
 
@@ -108,7 +116,95 @@ def load_run_config(source: str | Path | Mapping[str, Any], overrides: Sequence[
         cfg.model.check_settings()
     except ConfigError as exc:  # name the key as the user writes it: model.hidden_size
         raise ConfigError(str(exc).replace(f"{type(cfg.model).__name__}.", "model.", 1)) from None
+    check_run_settings(cfg)
     return freeze(cfg)
+
+
+def check_run_settings(cfg: Any) -> None:
+    """The checks that span sections or that every task shares: split fractions that leave
+    data in every split, ``min_freq``, the ``[generate]`` defaults (as on the ``generate``
+    command line), the device, and the model's memory estimate."""
+    d = getattr(cfg, "data", None)
+    if d is not None:
+        val, test = getattr(d, "val_fraction", 0.0) or 0.0, getattr(d, "test_fraction", 0.0) or 0.0
+        for key, v in (("data.val_fraction", val), ("data.test_fraction", test)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v < 1.0:
+                raise ConfigError(f"{key} must be in [0, 1); got {v!r}")
+        used = (val if getattr(d, "val_path", None) is None else 0.0) + \
+            (test if getattr(d, "test_path", None) is None else 0.0)
+        if used >= 1.0:
+            raise ConfigError(f"data.val_fraction + data.test_fraction must leave training data (< 1); "
+                              f"got {val!r} + {test!r}")
+        for key in ("min_freq",):
+            v = getattr(d, key, None)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise ConfigError(f"data.{key} must be an integer >= 1; got {v!r}")
+    g = getattr(cfg, "generate", None)
+    if g is not None:
+        check_generation(g.length, g.temperature, g.top_k, g.top_p, g.seed, where="generate.")
+    check_device(cfg.train.device)
+    from rnnkit.models.memory import check_model_memory
+
+    check_model_memory(cfg)
+
+
+MAX_GENERATE_LENGTH = 1_000_000  # tokens per `rnnkit generate` call
+
+
+def check_generation(length: Any = None, temperature: Any = None, top_k: Any = None, top_p: Any = None,
+                     seed: Any = None, where: str = "--") -> None:
+    """The generation settings, checked the same at train time (``[generate]``) and on the
+    ``generate`` command line: ``where`` is ``"generate."`` or ``"--"``."""
+    import math
+
+    def bad(name: str, expected: str, value: Any) -> ConfigError:
+        return ConfigError(f"{where}{name.replace('_', '-') if where == '--' else name} must be {expected}; "
+                           f"got {value!r}")
+
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if length is not None and (not is_int(length) or not 1 <= length <= MAX_GENERATE_LENGTH):
+        raise bad("length", f"an integer in 1..{MAX_GENERATE_LENGTH}", length)
+    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
+                                    or not math.isfinite(temperature) or temperature < 0):
+        raise bad("temperature", "a finite number >= 0 (0 means argmax)", temperature)
+    if top_k is not None and (not is_int(top_k) or top_k < 1):
+        raise bad("top_k", "an integer >= 1", top_k)
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float))
+                              or not 0.0 < top_p <= 1.0):
+        raise bad("top_p", "a number in (0, 1]", top_p)
+    if seed is not None and (not is_int(seed) or not 0 <= seed <= 2**63 - 1):
+        raise bad("seed", "an integer in 0..2**63-1", seed)
+
+
+def check_device(name: str) -> None:
+    """``train.device`` must name a device this machine has: a bad name is a ConfigError
+    (exit 2), a device that is not there (cuda on a CPU-only torch) a RunEnvironmentError (exit 1)."""
+    import torch
+
+    if name == "auto":
+        return
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError, TypeError):
+        raise ConfigError(f"train.device must be auto, cpu, cuda, cuda:N or mps; got {name!r}") from None
+    if dev.type == "cpu":
+        return
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RunEnvironmentError(f"train.device={name!r} but this torch has no usable CUDA device "
+                                      f"(torch {torch.__version__}); use train.device=cpu or auto")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise RunEnvironmentError(f"train.device={name!r} but this machine has {torch.cuda.device_count()} "
+                                      f"CUDA device(s) (cuda:0..cuda:{torch.cuda.device_count() - 1})")
+        return
+    if dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise RunEnvironmentError(f"train.device={name!r} but MPS is not available on this machine")
+        return
+    raise ConfigError(f"train.device must be auto, cpu, cuda, cuda:N or mps; got {name!r}")
 
 
 def with_settings(cfg: Any, overrides: Sequence[str]) -> Any:
@@ -127,6 +223,7 @@ class RunResult:
     task: Task
     model: nn.Module
     data: PreparedData
+    already_finished: bool = False  # `resume` of a finished run: nothing was trained or written
 
 
 def train(cfg: Any, out: str | Path, *, resume: bool = False, quiet: bool | None = None,
@@ -139,10 +236,26 @@ def train(cfg: Any, out: str | Path, *, resume: bool = False, quiet: bool | None
     ``overwrite``: remove an earlier run in ``out`` first (otherwise a non-empty ``out`` is refused).
     ``plots``: draws the run's plots (the API passes :func:`rnnkit.viz.write_run_plots`);
     the files it returns are linked from ``report.md``."""
+    main = is_main_process()  # under DDP only rank 0 claims, locks and writes the run directory
+    lock = RunDirLock(out) if main else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        if main:
+            if resume:
+                clean_leftovers(out)
+            else:
+                claim_run_dir(out, overwrite)
+        return _train(cfg, out, resume=resume, quiet=quiet, given=given, callbacks=callbacks, plots=plots)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train(cfg: Any, out: str | Path, *, resume: bool, quiet: bool | None, given: Any, callbacks: Sequence[Any],
+           plots: Callable[[RunResult], list[str]] | None) -> RunResult:
     start = time.perf_counter()
-    main = is_main_process()  # under DDP only rank 0 claims and writes the run directory
-    if not resume and main:
-        claim_run_dir(out, overwrite)
+    main = is_main_process()
     if quiet is not None and quiet != cfg.train.quiet:
         cfg = with_settings(cfg, [f"train.quiet={str(quiet).lower()}"])
     run = RunDir(out)
@@ -173,20 +286,119 @@ def claim_run_dir(out: str | Path, overwrite: bool = False) -> None:
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"--out {path} is a file, not a run directory")
-    if not path.is_dir() or not any(path.iterdir()):
+    if not path.is_dir() or not _contents(path):
         return
     if not overwrite:
         raise ConfigError(f"run directory {path} is not empty: continue it with `rnnkit resume {path}`, choose "
                           f"another --out, or pass --overwrite to replace it")
     if not (path / "config.toml").is_file():
         raise ConfigError(f"--overwrite refuses to empty {path}: it holds no rnnkit run (no config.toml)")
-    shutil.rmtree(path)
+    _empty(path)
+
+
+def _contents(path: Path) -> list[Path]:
+    """What a run directory holds besides its lock file."""
+    return [p for p in path.iterdir() if p.name != LOCK_FILE]
+
+
+def _empty(path: Path, keep: tuple[str, ...] = ()) -> None:
+    for p in _contents(path):
+        if p.name in keep:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
 
 
 def resume(run_dir: str | Path, overrides: Sequence[str] = (), **options: Any) -> RunResult:
-    """Continue an interrupted run from its newest good checkpoint (``options`` as in :func:`train`)."""
-    cfg = load_run_config(_config_file(run_dir), overrides)
-    return train(cfg, run_dir, resume=True, **options)
+    """Continue an interrupted run from its newest good checkpoint (``options`` as in :func:`train`).
+
+    ``overrides`` may only change the run's limits (:data:`RESUME_SETTINGS`): a run stopped by
+    ``max_steps``/``max_time`` is extended with a larger ``train.max_steps``/``max_minutes``.
+    A run that has already finished under its limits is left untouched (``already_finished``).
+    A run killed before its first checkpoint starts again from step 0 with its saved config."""
+    path = Path(run_dir)
+    config_file = _config_file(path)
+    for text in overrides:
+        key = parse_override(text)[0]
+        if key not in RESUME_SETTINGS:
+            raise ConfigError(f"--set {key} cannot change when a run is resumed: only its limits "
+                              f"({', '.join(RESUME_SETTINGS)}) may; train a new run to change {key}")
+    cfg = load_run_config(config_file, overrides)
+    if not is_main_process():  # DDP: rank 0 decides and writes; the other ranks follow the checkpoint
+        return train(cfg, path, resume=True, **options)
+    with RunDirLock(path):
+        clean_leftovers(path)
+        run = RunDir(path)
+        if not ckpt.list_checkpoints(run.checkpoints_dir):
+            # killed before its first checkpoint: nothing to continue, start again with the saved config
+            _empty(path, keep=("config.toml",))
+            return _train(cfg, path, resume=False, quiet=options.get("quiet"), given=options.get("given"),
+                          callbacks=options.get("callbacks", ()), plots=options.get("plots"))
+        c = ckpt.load_latest(run.checkpoints_dir)
+        state = c.trainer_state
+        loop = LoopState.from_dict(state.get("loop") if isinstance(state, dict) else None, c.path / ckpt.STATE_FILE)
+        reason = finished_reason(cfg, loop)
+        if reason is not None and (path / "report.md").is_file():
+            fit = FitResult(loop.history, loop.global_step, len(loop.history), reason, None, c.path)  # type: ignore[arg-type]
+            return RunResult(path, fit, {}, {}, 0.0, None, None, None, already_finished=True)  # type: ignore[arg-type]
+        if overrides:
+            run.save_config(cfg)  # the new limits hold for later resumes too
+        if reason is not None:  # killed after its last checkpoint: only the final figures are missing
+            return _finalize(cfg, path, c, loop, reason, options)
+        return _train(cfg, path, resume=True, quiet=options.get("quiet"), given=options.get("given"),
+                      callbacks=options.get("callbacks", ()), plots=options.get("plots"))
+
+
+def finished_reason(cfg: Any, loop: LoopState) -> str | None:
+    """Why a run whose newest checkpoint is ``loop`` has nothing left to train under ``cfg``
+    (``completed``, ``max_steps``, ``max_time``, ``early_stopping``), or None."""
+    t = cfg.train
+    if t.max_steps is not None and loop.global_step >= t.max_steps:
+        return "max_steps"
+    if loop.epoch >= t.epochs:
+        return "completed"
+    if t.max_minutes is not None and loop.train_seconds >= 60.0 * t.max_minutes:
+        return "max_time"
+    early = loop.callbacks.get("EarlyStop")
+    if t.early_stopping_patience is not None and isinstance(early, dict):
+        tracker = EarlyStopping(t.monitor_mode, t.early_stopping_patience, t.early_stopping_min_delta)
+        try:
+            tracker.load_state_dict(early)
+        except (KeyError, TypeError, ValueError):
+            return None
+        if tracker.should_stop:
+            return "early_stopping"
+    return None
+
+
+def _finalize(cfg: Any, path: Path, c: Any, loop: LoopState, reason: str, options: Mapping[str, Any]) -> RunResult:
+    """The end of a run killed after its last checkpoint: the final weights, figures, plots and report."""
+    start = time.perf_counter()
+    run = RunDir(path)
+    seed_everything(cfg.train.seed, cfg.train.deterministic)
+    task = get_task(cfg.task)(cfg)
+    pipeline.load_artifacts(task, run)
+    data = pipeline.prepare(task, run, options.get("given"))
+    model = task.build_model()
+    weights = c.model_state
+    if cfg.train.restore_best and (path / "best.safetensors").is_file():
+        weights = run.load_weights("best.safetensors")
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{c.path / ckpt.MODEL_FILE} does not fit the model: {exc}") from None
+    run.save_weights(model.state_dict())
+    model.eval()
+    fit = FitResult(loop.history, loop.global_step, len(loop.history), reason, None, c.path)  # type: ignore[arg-type]
+    val_metrics = pipeline.evaluate_batches(task, model, data.val) if data.val is not None else {}
+    test_metrics = pipeline.evaluate_batches(task, model, data.test) if data.test is not None else {}
+    result = RunResult(path, fit, val_metrics, test_metrics, time.perf_counter() - start, task, model, data)
+    plots = options.get("plots")
+    files = plots(result) if plots is not None else []
+    write_report(run, cfg, task, model, data.info, fit, val_metrics, test_metrics, result.wall_time_s, files)
+    return result
 
 
 def _config_file(run_dir: str | Path) -> Path:

@@ -138,6 +138,8 @@ def read_safetensors(path: str | os.PathLike, expect_size: int | None = None, ex
         data = path.read_bytes()
     except FileNotFoundError:
         raise CheckpointError(f"{path} is missing") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path} is a folder, expected a safetensors file") from None
     if expect_size is not None and len(data) != expect_size:
         raise CheckpointError(f"{path} is truncated or overwritten: expected {expect_size} bytes, found {len(data)}")
     if expect_sha is not None and _sha256(data) != expect_sha:
@@ -181,12 +183,16 @@ def save_checkpoint(
         },
         "state": tree,
     }
-    for name, data in ((MODEL_FILE, model_bytes), (TENSORS_FILE, tensor_bytes),
-                       (STATE_FILE, json.dumps(doc).encode("utf-8"))):
-        with open(tmp / name, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+    try:
+        for name, data in ((MODEL_FILE, model_bytes), (TENSORS_FILE, tensor_bytes),
+                           (STATE_FILE, json.dumps(doc).encode("utf-8"))):
+            with open(tmp / name, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+    except BaseException:  # disk full, Ctrl-C...: no half checkpoint stays; the previous ones are intact
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if final.exists():  # re-saving the same step (e.g. Ctrl-C right after a periodic save)
         old = directory / f".old-step-{step:08d}-{os.getpid()}"
         os.replace(final, old)
@@ -214,13 +220,17 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     state_file = path / STATE_FILE
     try:
         doc = json.loads(state_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise CheckpointError(f"{state_file} is missing; {path} is not a complete checkpoint") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{state_file} is a folder; {path} is not a complete checkpoint") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{state_file} is not valid JSON ({exc}); the file is truncated or corrupt") from None
     if not isinstance(doc, dict) or doc.get("format") not in _READABLE or "manifest" not in doc or "state" not in doc:
         raise CheckpointError(f"{state_file} is not an rnnkit checkpoint (no 'format': '{FORMAT}')")
     manifest = doc["manifest"]
+    if not isinstance(manifest, dict):
+        raise CheckpointError(f"{state_file}: field manifest must be a table; got {type(manifest).__name__}")
     try:
         sizes = {name: (int(manifest[name]["bytes"]), str(manifest[name]["sha256"])) for name in (MODEL_FILE, TENSORS_FILE)}
         state_sha = manifest[STATE_FILE]["state_sha256"] if doc["format"] == FORMAT else None
@@ -235,6 +245,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         state = unflatten_state(doc["state"], tensors)
     except KeyError as exc:
         raise CheckpointError(f"{state_file} refers to tensor {exc} that {path / TENSORS_FILE} lacks") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{state_file}: field state is damaged ({type(exc).__name__}: {exc})") from None
     return Checkpoint(path=path, step=step, model_state=model, trainer_state=state)
 
 
