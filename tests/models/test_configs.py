@@ -28,7 +28,7 @@ from rnnkit.models.pooling import make_pooling
         (lambda: LanguageModel(vocab_size=5, hidden_size=8, embedding_dim=6, tie_weights=True),
          r"LanguageModelConfig.tie_weights=True needs hidden_size == embedding_dim .*got hidden_size=8, embedding_dim=6"),
         (lambda: LanguageModel(vocab_size=5, cell="lstmx"),
-         r"LanguageModelConfig.cell must be one of 'rnn', 'lstm', 'gru'; got 'lstmx'"),
+         r"LanguageModelConfig.cell must be one of 'rnn', 'lstm', 'gru', 'mingru', 'minlstm'; got 'lstmx'"),
         (lambda: SequenceClassifier(vocab_size=5, pooling="median"),
          r"SequenceClassifierConfig.pooling must be one of 'last', 'mean', 'max', 'attention', 'flatten'; got 'median'"),
         (lambda: SequenceClassifier(vocab_size=5, pooling="flatten"),

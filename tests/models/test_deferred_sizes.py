@@ -23,7 +23,7 @@ def test_deferred_config_still_checks_what_it_can_at_build():
     assert cfg.deferred  # neither vocab_size nor input_size yet
     cfg.cell = "transformer"
     cfg.input_size = 3
-    with pytest.raises(ConfigError, match=r"cell must be one of 'rnn', 'lstm', 'gru'; got 'transformer'"):
+    with pytest.raises(ConfigError, match=r"cell must be one of 'rnn', 'lstm', 'gru', 'mingru', 'minlstm'; got 'transformer'"):
         cfg.validate()
 
 

@@ -152,3 +152,35 @@ def test_factory_and_errors():
         layer(torch.randn(B, T, D), torch.zeros(2, B, H))
     out, _ = MinRecurrent("mingru", D, H, batch_first=False)(torch.randn(T, B, D))
     assert out.shape == (T, B, H)
+
+
+# ---------------------------------------------------------------------- in the models
+V = 13
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_models_stream_equals_forward_with_min_cells(cell):
+    from rnnkit.models import ConditionalGenerator, LanguageModel, SequenceClassifier, SequenceTagger
+
+    clf = SequenceClassifier(vocab_size=V, hidden_size=H, num_classes=3, pooling="mean", cell=cell, num_layers=2).eval()
+    assert isinstance(clf.encoder.rnn, MinRecurrent)
+    x = torch.randint(0, V, (B, T))
+    state = None
+    for t in range(T):
+        out, state = clf.stream(x[:, t], state)
+        torch.testing.assert_close(out, clf(x[:, :t + 1]), atol=1e-6, rtol=1e-5)
+    lm = LanguageModel(vocab_size=V, hidden_size=H, num_layers=2, cell=cell).eval()
+    state, outs = None, []
+    for piece in (x[:, :1], x[:, 1:4], x[:, 4:5], x[:, 5:]):
+        out, state = lm.stream(piece, state)
+        outs.append(out)
+    torch.testing.assert_close(torch.cat(outs, 1), lm(x)[0], atol=1e-6, rtol=1e-5)
+    assert lm.generate(x[:, :2], 5, seed=0).shape == (B, 5)
+    tagger = SequenceTagger(vocab_size=V, hidden_size=H, num_tags=4, cell=cell)  # bidirectional
+    lengths = torch.tensor([6, 3, 5])
+    em = tagger(x, lengths)
+    torch.testing.assert_close(em[1, :3], tagger(x[1:2, :3])[0], atol=1e-6, rtol=1e-5)
+    gen = ConditionalGenerator(vocab_size=V, hidden_size=H, cell=cell, condition_size=2).eval()
+    assert gen.generate(torch.tensor([0, 1]), length=4, seed=1).shape == (2, 4)
+    with pytest.raises(ConfigError, match="recurrent_dropout"):
+        LanguageModel(vocab_size=V, cell=cell, recurrent_dropout=0.1)

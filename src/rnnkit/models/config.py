@@ -17,11 +17,14 @@ from typing import Any, ClassVar, TypeVar
 from rnnkit import config as _config
 from rnnkit.errors import ConfigError
 
-__all__ = ["ModelConfig", "CELLS"]
+__all__ = ["ModelConfig", "CELLS", "MIN_CELLS", "RECURRENT_CELLS"]
 
 C = TypeVar("C", bound="ModelConfig")
 
 CELLS = ("rnn", "lstm", "gru")
+#: parallel-scan cells (rnnkit.nn.MinRecurrent); the encoders and language models take them too
+MIN_CELLS = ("mingru", "minlstm")
+RECURRENT_CELLS = CELLS + MIN_CELLS
 
 
 @dataclasses.dataclass

@@ -1,5 +1,6 @@
 """The recurrent encoder the sequence models share: token embedding *or* dense
-features, then a :class:`~rnnkit.nn.recurrent.Recurrent` stack.
+features, then a :class:`~rnnkit.nn.recurrent.Recurrent` stack (or a
+:class:`~rnnkit.nn.min_rnn.MinRecurrent` for ``cell = "mingru" | "minlstm"``).
 
 :class:`EncoderFields` are the config fields that describe it; model configs
 inherit them so a classifier, a regressor and a tagger spell them the same way.
@@ -15,8 +16,8 @@ from torch import Tensor, nn
 
 from rnnkit.errors import ConfigError
 from rnnkit.models._checks import check_features, check_ids, full_lengths
-from rnnkit.models.config import CELLS, ModelConfig
-from rnnkit.nn.recurrent import Recurrent
+from rnnkit.models.config import RECURRENT_CELLS, ModelConfig
+from rnnkit.nn.factory import make_recurrent
 
 __all__ = ["EncoderFields", "SequenceEncoder", "as_chunk"]
 
@@ -42,7 +43,7 @@ class EncoderFields(ModelConfig):
     vocab_size: int | None = None
     input_size: int | None = None
     embedding_dim: int = 32
-    cell: Literal["rnn", "lstm", "gru"] = "lstm"
+    cell: Literal["rnn", "lstm", "gru", "mingru", "minlstm"] = "lstm"
     hidden_size: int = 64
     num_layers: int = 1
     bidirectional: bool = False
@@ -60,7 +61,7 @@ class EncoderFields(ModelConfig):
         self._positive("input_size", optional=True)
         for name in ("embedding_dim", "hidden_size", "num_layers"):
             self._positive(name)
-        self._choice("cell", CELLS)
+        self._choice("cell", RECURRENT_CELLS)
         self._choice("backend", BACKENDS)
         self._fraction("dropout")
 
@@ -98,7 +99,7 @@ class SequenceEncoder(nn.Module):
         self.embedding = nn.Embedding(vocab_size, embedding_dim) if vocab_size is not None else None
         step_size = (embedding_dim if vocab_size is not None else input_size) + extra_input_size
         self.input_dropout = nn.Dropout(dropout)
-        self.rnn = Recurrent(
+        self.rnn = make_recurrent(
             cell,
             step_size,
             hidden_size,

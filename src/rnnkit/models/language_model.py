@@ -19,9 +19,9 @@ from torch import Tensor, nn
 from rnnkit.errors import ConfigError, ShapeError
 from rnnkit.models._checks import check_ids, full_lengths
 from rnnkit.models.base import Model
-from rnnkit.models.config import CELLS, ModelConfig
+from rnnkit.models.config import RECURRENT_CELLS, ModelConfig
 from rnnkit.models.decoding import check_sampling, generate_tokens, make_generator
-from rnnkit.nn.recurrent import Recurrent
+from rnnkit.nn.factory import make_recurrent
 
 __all__ = ["LanguageModelConfig", "LanguageModel", "TokenGenerator"]
 
@@ -38,7 +38,7 @@ class LanguageModelConfig(ModelConfig):
 
     vocab_size: int | None = None
     embedding_dim: int = 32
-    cell: Literal["rnn", "lstm", "gru"] = "lstm"
+    cell: Literal["rnn", "lstm", "gru", "mingru", "minlstm"] = "lstm"
     hidden_size: int = 64
     num_layers: int = 1
     dropout: float = 0.0
@@ -50,13 +50,16 @@ class LanguageModelConfig(ModelConfig):
         super().validate()
         for name in ("vocab_size", "embedding_dim", "hidden_size", "num_layers"):
             self._positive(name)
-        self._choice("cell", CELLS)
+        self._choice("cell", RECURRENT_CELLS)
         self._choice("backend", ("auto", "fused", "unrolled"))
         self._fraction("dropout")
         self._fraction("recurrent_dropout")
         if self.backend == "fused" and self.recurrent_dropout > 0:
             raise ConfigError(f"{self._name('backend')}='fused' cannot run recurrent_dropout={self.recurrent_dropout} "
                               "(the cuDNN/oneDNN kernels have no mask on the recurrent state); use backend='auto'")
+        if self.cell in ("mingru", "minlstm") and self.recurrent_dropout > 0:
+            raise ConfigError(f"{self._name('recurrent_dropout')} does not apply to cell={self.cell!r} (its gates "
+                              f"read only the input: there is no W_hh to mask); got {self.recurrent_dropout}")
         if self.tie_weights and self.hidden_size != self.embedding_dim:
             raise ConfigError(
                 f"{self._name('tie_weights')}=True needs hidden_size == embedding_dim (the output layer "
@@ -77,7 +80,7 @@ class TokenGenerator(Model):
     def _build(self, cfg: LanguageModelConfig, extra_input_size: int = 0) -> None:
         self.embedding = nn.Embedding(cfg.vocab_size, cfg.embedding_dim)
         self.dropout = nn.Dropout(cfg.dropout)
-        self.rnn = Recurrent(
+        self.rnn = make_recurrent(
             cfg.cell,
             cfg.embedding_dim + extra_input_size,
             cfg.hidden_size,
