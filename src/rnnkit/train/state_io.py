@@ -14,6 +14,7 @@ from rnnkit.train import checkpoint as ckpt
 from rnnkit.train.contracts import to_device
 from rnnkit.train.loop_state import LoopState, rng_as_state
 from rnnkit.train.metrics import Mean
+from rnnkit.train.seed import set_rng_state
 
 __all__ = ["rank_part", "restore"]
 
