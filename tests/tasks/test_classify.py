@@ -150,7 +150,7 @@ def test_bad_config_values(tmp_path):
     train = write_table(tmp_path / "train.csv", sentiment_rows(20, 0), "csv")
     with pytest.raises(ConfigError, match=r"unknown config key model.hiden_size"):
         train_run(tmp_path, TEXT_TOML, ["model.hiden_size=3"], data=str(train))
-    with pytest.raises(ConfigError, match=r"model.kind must be one of 'rnn', 'feedforward'; got 'cnn'"):
+    with pytest.raises(ConfigError, match=r"model.kind must be one of 'rnn', 'feedforward', 'transformer'; got 'cnn'"):
         train_run(tmp_path, TEXT_TOML, ["model.kind=cnn"], data=str(train))
     with pytest.raises(ConfigError, match=r"data.val_fraction must be in \[0, 1\); got 1.5"):
         train_run(tmp_path, TEXT_TOML, ["data.val_fraction=1.5"], data=str(train))

@@ -10,6 +10,8 @@ many-to-many        SequenceTagger (+ CRF)   :mod:`rnnkit.models.tagger`
 language model      LanguageModel            :mod:`rnnkit.models.language_model`
 one-to-many         ConditionalGenerator     :mod:`rnnkit.models.conditional`
 encoder-decoder     Seq2Seq                  :mod:`rnnkit.models.seq2seq`
+transformer         TransformerClassifier,   :mod:`rnnkit.models.transformer`
+baseline            TransformerRegressor
 ==================  =======================  ==========================================
 
 Every model: ``Model(config)`` / ``Model(**fields)`` / ``Model.from_config(cfg_or_dict)``,
@@ -33,6 +35,12 @@ from rnnkit.models.sequence_classifier import (
     SequenceRegressorConfig,
 )
 from rnnkit.models.tagger import SequenceTagger, SequenceTaggerConfig
+from rnnkit.models.transformer import (
+    TransformerClassifier,
+    TransformerClassifierConfig,
+    TransformerRegressor,
+    TransformerRegressorConfig,
+)
 
 __all__ = [
     "Model",
@@ -45,6 +53,10 @@ __all__ = [
     "SequenceRegressorConfig",
     "SequenceTagger",
     "SequenceTaggerConfig",
+    "TransformerClassifier",
+    "TransformerClassifierConfig",
+    "TransformerRegressor",
+    "TransformerRegressorConfig",
     "LanguageModel",
     "LanguageModelConfig",
     "ConditionalGenerator",

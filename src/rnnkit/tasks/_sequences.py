@@ -1,5 +1,5 @@
 """What the many-to-one tasks (classify, regress, forecast) share: building the model
-their ``[model]`` table describes (a recurrent model or the feed-forward baseline),
+their ``[model]`` table describes (a recurrent model, the feed-forward or the transformer baseline),
 numeric inputs (dense or variable-length), scalers, objectives and the artifacts
 parts they save.
 
@@ -28,11 +28,17 @@ from rnnkit.models import (
     SequenceRegressor,
     SequenceRegressorConfig,
 )
+from rnnkit.models.transformer import (
+    TransformerClassifier,
+    TransformerClassifierConfig,
+    TransformerRegressor,
+    TransformerRegressorConfig,
+)
 from rnnkit.train import Accuracy, MacroF1, Regression, StepResult
 
 Scaler = Union[StandardScaler, MinMaxScaler]
-ClassifierModel = Union[SequenceClassifierConfig, FeedForwardConfig]
-RegressorModel = Union[SequenceRegressorConfig, FeedForwardConfig]
+ClassifierModel = Union[SequenceClassifierConfig, FeedForwardConfig, TransformerClassifierConfig]
+RegressorModel = Union[SequenceRegressorConfig, FeedForwardConfig, TransformerRegressorConfig]
 
 
 # ------------------------------------------------------------------ model
@@ -53,6 +59,11 @@ def build_many_to_one(m: Any, *, out_size: int, vocab_size: int | None = None, i
             raise ConfigError("model.kind = 'feedforward' flattens fixed-length numeric inputs (T·D); these "
                               "sequences vary in length — use model.kind = 'rnn' or token inputs")
         return FeedForward(dataclasses.replace(m, vocab_size=None, input_size=steps * input_size, output_size=out_size))
+    if isinstance(m, (TransformerClassifierConfig, TransformerRegressorConfig)):
+        tsizes = dict(vocab_size=vocab_size, input_size=None if vocab_size is not None else input_size)
+        if isinstance(m, TransformerClassifierConfig):
+            return TransformerClassifier(dataclasses.replace(m, num_classes=out_size, **tsizes))
+        return TransformerRegressor(dataclasses.replace(m, num_targets=out_size, **tsizes))
     if m.pooling == "flatten" and steps is None:
         raise ConfigError("model.pooling = 'flatten' needs fixed-length numeric inputs (a linear layer over all T "
                           "steps); use last, mean, max or attention")

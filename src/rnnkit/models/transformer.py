@@ -1,0 +1,278 @@
+"""The transformer baseline (``[model] kind = "transformer"``): what the course says replaces
+the RNN, built so that the two can be measured side by side on the same tasks.
+
+* :class:`TransformerClassifier` / :class:`TransformerRegressor` (classify, regress, forecast):
+  embedding or a linear projection of the features, positions (sinusoidal or learned),
+  ``num_layers`` pre-norm encoder blocks with a key-padding mask from ``lengths``, a final
+  layer norm, then the same poolings as the recurrent models (last, mean, max, attention —
+  each over the real steps only) and a linear head.
+* :class:`TransformerLanguageModel` (lm): the same blocks, causal, with a key/value cache as
+  the carried ``state`` so that ``forward(ids, state)`` continues a text like the recurrent
+  language models (see its docstring for the window).
+
+Attention is :func:`torch.nn.functional.scaled_dot_product_attention` (no attention kernel of
+our own). Shapes: ``inputs`` ids (B, T) or features (B, T, D); ``lengths`` (B,); B batch,
+T time, d ``d_model``, h ``num_heads``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnkit.errors import ConfigError, ShapeError
+from rnnkit.models._checks import check_features, check_ids, full_lengths
+from rnnkit.models.base import Model
+from rnnkit.models.config import ModelConfig
+from rnnkit.models.pooling import make_pooling
+from rnnkit.nn.sequence import length_mask
+
+__all__ = [
+    "TransformerFields",
+    "TransformerClassifierConfig",
+    "TransformerRegressorConfig",
+    "TransformerClassifier",
+    "TransformerRegressor",
+    "TransformerBlock",
+    "sinusoidal_positions",
+]
+
+TRANSFORMER_POOLINGS = ("last", "mean", "max", "attention")
+
+
+def sinusoidal_positions(positions: Tensor, d_model: int, dtype: torch.dtype) -> Tensor:
+    """(T,) positions -> (T, d): sin on even features, cos on odd, wavelengths 2π … 10000·2π."""
+    half = torch.arange(0, d_model, 2, device=positions.device, dtype=torch.float64)
+    angles = positions.double().unsqueeze(1) / torch.pow(10000.0, half / d_model)  # (T, ceil(d/2))
+    pe = torch.zeros(positions.shape[0], d_model, dtype=torch.float64, device=positions.device)
+    pe[:, 0::2] = torch.sin(angles)
+    pe[:, 1::2] = torch.cos(angles[:, : d_model // 2])
+    return pe.to(dtype)
+
+
+@dataclasses.dataclass
+class TransformerFields(ModelConfig):
+    """Input, positions and the encoder stack.
+
+    Exactly one of ``vocab_size`` (token ids) and ``input_size`` (features) is set by the
+    task. ``d_model`` is split over ``num_heads``; ``ff_size`` is the feed-forward width;
+    ``positions`` sinusoidal (any length) or learned (at most ``max_positions`` steps);
+    ``dropout`` on the embeddings, attention weights, block outputs and before the head.
+    """
+
+    data_sizes = ("vocab_size", "input_size")
+    exclusive_sizes = True
+
+    @property
+    def deferred(self) -> bool:
+        return self.vocab_size is None and self.input_size is None
+
+    kind: Literal["transformer"] = "transformer"  # a task's [model] kind
+    vocab_size: int | None = None
+    input_size: int | None = None
+    d_model: int = 64
+    num_heads: int = 4
+    num_layers: int = 2
+    ff_size: int = 128
+    dropout: float = 0.0
+    positions: Literal["sinusoidal", "learned"] = "sinusoidal"
+    max_positions: int = 2048
+    pooling: Literal["last", "mean", "max", "attention"] = "mean"
+
+    def validate(self) -> None:
+        super().validate()
+        if (self.vocab_size is None) == (self.input_size is None):
+            raise ConfigError(
+                f"{type(self).__name__} needs exactly one of vocab_size (token ids) and input_size "
+                f"(dense features); got vocab_size={self.vocab_size!r}, input_size={self.input_size!r}"
+            )
+        self._positive("vocab_size", optional=True)
+        self._positive("input_size", optional=True)
+        for name in ("d_model", "num_heads", "num_layers", "ff_size", "max_positions"):
+            self._positive(name)
+        if self.d_model % self.num_heads:
+            raise ConfigError(f"{self._name('d_model')} must be a multiple of num_heads={self.num_heads} "
+                              f"(each head gets d_model / num_heads features); got {self.d_model}")
+        self._fraction("dropout")
+        self._choice("positions", ("sinusoidal", "learned"))
+        self._choice("pooling", TRANSFORMER_POOLINGS)
+
+
+@dataclasses.dataclass
+class TransformerClassifierConfig(TransformerFields):
+    """:class:`TransformerFields` plus ``num_classes`` (C)."""
+
+    num_classes: int = 2
+
+    def validate(self) -> None:
+        super().validate()
+        self._positive("num_classes")
+
+
+@dataclasses.dataclass
+class TransformerRegressorConfig(TransformerFields):
+    """:class:`TransformerFields` plus ``num_targets`` (values predicted per sequence)."""
+
+    num_targets: int = 1
+
+    def validate(self) -> None:
+        super().validate()
+        self._positive("num_targets")
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm block: ``x + Attn(LN(x))`` then ``x + FF(LN(x))``.
+
+    ``forward(x (B, T, d), key_mask (B, 1, 1, S) bool or None, causal, past (k, v) or None)
+    -> (x, (k, v))``: with ``past`` (B, h, P, d/h) the new steps attend to the P cached ones
+    too (S = P + T), and the returned cache holds all P + T.
+    """
+
+    def __init__(self, d_model: int, num_heads: int, ff_size: int, dropout: float) -> None:
+        super().__init__()
+        self.num_heads, self.dropout = num_heads, dropout
+        self.norm1 = nn.LayerNorm(d_model)
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.ff = nn.Sequential(nn.Linear(d_model, ff_size), nn.GELU(), nn.Linear(ff_size, d_model))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, key_mask: Tensor | None = None, causal: bool = False,
+                past: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        B, T, d = x.shape
+        h = self.num_heads
+        q, k, v = self.qkv(self.norm1(x)).view(B, T, 3, h, d // h).permute(2, 0, 3, 1, 4)  # each (B, h, T, d/h)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        mask = key_mask
+        if causal and (past is not None or mask is not None):
+            # query t (absolute P + t) sees keys s <= P + t
+            P = k.shape[2] - T
+            allowed = torch.arange(k.shape[2], device=x.device).unsqueeze(0) <= (
+                torch.arange(T, device=x.device).unsqueeze(1) + P)  # (T, S)
+            mask = allowed if mask is None else (mask & allowed)
+        attn = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
+            is_causal=causal and mask is None,
+        )
+        x = x + self.drop(self.proj(attn.transpose(1, 2).reshape(B, T, d)))
+        x = x + self.drop(self.ff(self.norm2(x)))
+        return x, (k, v)
+
+
+class TransformerEncoder(nn.Module):
+    """Embedding / projection + positions + blocks + final norm.
+    ``forward(inputs, lengths) -> (outputs (B, T, d), lengths)``."""
+
+    def __init__(self, cfg: TransformerFields, causal: bool = False) -> None:
+        super().__init__()
+        self.vocab_size, self.input_size, self.d_model, self.causal = cfg.vocab_size, cfg.input_size, cfg.d_model, causal
+        self.positions, self.max_positions = cfg.positions, cfg.max_positions
+        if cfg.vocab_size is not None:
+            self.embedding: nn.Module = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        else:
+            self.embedding = nn.Linear(cfg.input_size, cfg.d_model)
+        self.position_embedding = nn.Embedding(cfg.max_positions, cfg.d_model) if cfg.positions == "learned" else None
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(
+            TransformerBlock(cfg.d_model, cfg.num_heads, cfg.ff_size, cfg.dropout) for _ in range(cfg.num_layers))
+        self.norm = nn.LayerNorm(cfg.d_model)
+
+    @property
+    def output_size(self) -> int:
+        return self.d_model
+
+    def check(self, inputs: Tensor) -> None:
+        if self.vocab_size is not None:
+            check_ids(inputs, self.vocab_size, "inputs")
+        else:
+            check_features(inputs, self.input_size, "inputs")
+
+    def embed(self, inputs: Tensor, offset: int = 0) -> Tensor:
+        """(B, T) ids or (B, T, D) features at positions offset … offset+T-1 -> (B, T, d)."""
+        x = self.embedding(inputs)
+        T = x.shape[1]
+        if offset + T > self.max_positions and self.position_embedding is not None:
+            raise ShapeError(f"positions='learned' covers at most max_positions={self.max_positions} steps; "
+                             f"got position {offset + T - 1} (use positions='sinusoidal' or a larger max_positions)")
+        pos = torch.arange(offset, offset + T, device=x.device)
+        pe = self.position_embedding(pos) if self.position_embedding is not None else \
+            sinusoidal_positions(pos, self.d_model, x.dtype)
+        return self.drop(x + pe)
+
+    def forward(self, inputs: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        self.check(inputs)
+        B, T = inputs.shape[0], inputs.shape[1]
+        lengths = full_lengths(lengths, B, T, inputs.device)
+        x = self.embed(inputs)
+        padded = bool((lengths < T).any())
+        key_mask = length_mask(lengths, T).view(B, 1, 1, T) if padded else None
+        if padded:
+            x = x.masked_fill(~length_mask(lengths, T).unsqueeze(-1), 0.0)
+        for block in self.blocks:
+            x, _ = block(x, key_mask, self.causal)
+        return self.norm(x), lengths
+
+
+class TransformerPooledModel(Model):
+    """Encoder → pooling over the real steps → dropout → linear head."""
+
+    config_class = TransformerFields
+
+    def __init__(self, config: TransformerFields | None = None, **fields: Any) -> None:
+        super().__init__(config, **fields)
+        cfg = self._config
+        self.encoder = TransformerEncoder(cfg)
+        self.pooling = make_pooling(cfg.pooling, cfg.d_model, 1)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(self.pooling.output_size, self.head_size)
+
+    @property
+    def head_size(self) -> int:
+        raise NotImplementedError
+
+    def encode(self, inputs: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """The pooled representation (B, d) and the pooling weights (attention pooling only)."""
+        outputs, lengths = self.encoder(inputs, lengths)
+        return self.pooling(outputs, lengths)
+
+    def forward(self, inputs: Tensor, lengths: Tensor | None = None) -> Tensor:
+        pooled, _ = self.encode(inputs, lengths)
+        return self.head(self.dropout(pooled))
+
+    def stream(self, inputs: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        raise ConfigError(f"{type(self).__name__} cannot stream: every step attends to the whole sequence "
+                          "(it is re-encoded, not continued); call it on the whole prefix instead")
+
+    def example_inputs(self, batch_size: int = 2, steps: int = 6) -> tuple[tuple, dict]:
+        cfg = self._config
+        steps = min(steps, cfg.max_positions)
+        if cfg.vocab_size is not None:
+            return (torch.randint(0, cfg.vocab_size, (batch_size, steps)),), {}
+        return (torch.randn(batch_size, steps, cfg.input_size),), {}
+
+
+class TransformerClassifier(TransformerPooledModel):
+    """Logits (B, C)."""
+
+    config_class = TransformerClassifierConfig
+
+    @property
+    def head_size(self) -> int:
+        return self._config.num_classes
+
+
+class TransformerRegressor(TransformerPooledModel):
+    """Predictions (B, num_targets)."""
+
+    config_class = TransformerRegressorConfig
+
+    @property
+    def head_size(self) -> int:
+        return self._config.num_targets
