@@ -97,3 +97,22 @@ def test_kind_transformer_in_classify_regress_and_forecast(tmp_path):
                      settings={"data.target_columns": ["value"], "model.kind": "transformer", "model.d_model": 8, "model.num_heads": 2,
                                "train.epochs": 1})
     assert isinstance(rnnkit.load(run.path).model, TransformerRegressor)
+
+
+def test_causal_language_model_stream_equals_forward_and_generates():
+    from rnnkit.models.transformer import TransformerLanguageModel
+
+    torch.manual_seed(2)
+    lm = TransformerLanguageModel(vocab_size=V, d_model=16, num_heads=2, context_size=64).double().eval()
+    x = torch.randint(0, V, (B, T))
+    full, _ = lm(x)
+    state, outs = None, []
+    for piece in (x[:, :1], x[:, 1:4], x[:, 4], x[:, 5:]):
+        out, state = lm.stream(piece, state)
+        outs.append(out if out.dim() == 3 else out.unsqueeze(1))
+    torch.testing.assert_close(torch.cat(outs, 1), full, rtol=1e-10, atol=1e-12)
+    # causal: a later token never changes an earlier prediction; right padding is inert
+    torch.testing.assert_close(lm(x[:, :4])[0], full[:, :4], rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(lm(x, lengths=torch.tensor([7, 3, 5]))[0][1, :3], full[1, :3], rtol=1e-10, atol=1e-12)
+    assert lm.generate(x[:, :2], 5, seed=0).shape == (B, 5)
+    assert torch.equal(lm.generate(x[:, :2], 5, seed=0), lm.generate(x[:, :2], 5, seed=0))

@@ -38,6 +38,8 @@ from rnnkit.models.tagger import SequenceTagger, SequenceTaggerConfig
 from rnnkit.models.transformer import (
     TransformerClassifier,
     TransformerClassifierConfig,
+    TransformerLanguageModel,
+    TransformerLanguageModelConfig,
     TransformerRegressor,
     TransformerRegressorConfig,
 )
@@ -57,6 +59,8 @@ __all__ = [
     "TransformerClassifierConfig",
     "TransformerRegressor",
     "TransformerRegressorConfig",
+    "TransformerLanguageModel",
+    "TransformerLanguageModelConfig",
     "LanguageModel",
     "LanguageModelConfig",
     "ConditionalGenerator",

@@ -38,6 +38,8 @@ __all__ = [
     "TransformerRegressorConfig",
     "TransformerClassifier",
     "TransformerRegressor",
+    "TransformerLanguageModelConfig",
+    "TransformerLanguageModel",
     "TransformerBlock",
     "sinusoidal_positions",
 ]
@@ -276,3 +278,109 @@ class TransformerRegressor(TransformerPooledModel):
     @property
     def head_size(self) -> int:
         return self._config.num_targets
+
+
+# ---------------------------------------------------------------------- causal language model
+@dataclasses.dataclass
+class TransformerLanguageModelConfig(ModelConfig):
+    """A decoder-only (causal) transformer language model: ``vocab_size`` (V, set by the task),
+    the stack as :class:`TransformerFields`, ``context_size`` (the most tokens a carried key/value
+    cache keeps: older ones fall out of the window) and ``tie_weights`` (output layer = embedding)."""
+
+    data_sizes = ("vocab_size",)
+
+    kind: Literal["transformer"] = "transformer"
+    vocab_size: int | None = None
+    d_model: int = 64
+    num_heads: int = 4
+    num_layers: int = 2
+    ff_size: int = 128
+    dropout: float = 0.0
+    positions: Literal["sinusoidal", "learned"] = "sinusoidal"
+    max_positions: int = 2048
+    context_size: int = 512
+    tie_weights: bool = False
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("vocab_size", "d_model", "num_heads", "num_layers", "ff_size", "max_positions", "context_size"):
+            self._positive(name)
+        if self.d_model % self.num_heads:
+            raise ConfigError(f"{self._name('d_model')} must be a multiple of num_heads={self.num_heads}; "
+                              f"got {self.d_model}")
+        self._fraction("dropout")
+        self._choice("positions", ("sinusoidal", "learned"))
+
+
+class TransformerLanguageModel(Model):
+    """``forward(ids (B, T), state=None, lengths=None) -> (logits (B, T, V), state)``.
+
+    ``state`` is ``(position, caches)``: the absolute position of the next token (a 0-d
+    tensor) and per block the keys and values (B, h, S, d/h) of the last S <= ``context_size``
+    tokens, so a chunk fed with the state continues the text as the recurrent language models
+    do (exactly, while the text fits in the window). ``lengths`` (right padding) masks nothing
+    the real tokens can see (attention is causal); a carried state needs every row's chunk full.
+    Positions are absolute: with ``positions="learned"`` a stream ends at ``max_positions``.
+    """
+
+    config_class = TransformerLanguageModelConfig
+
+    def __init__(self, config: TransformerLanguageModelConfig | None = None, **fields: Any) -> None:
+        super().__init__(config, **fields)
+        cfg = self._config
+        enc = TransformerFields(vocab_size=cfg.vocab_size, d_model=cfg.d_model, num_heads=cfg.num_heads,
+                                num_layers=cfg.num_layers, ff_size=cfg.ff_size, dropout=cfg.dropout,
+                                positions=cfg.positions, max_positions=cfg.max_positions)
+        self.decoder = TransformerEncoder(enc, causal=True)
+        self.output = nn.Linear(cfg.d_model, cfg.vocab_size)
+        if cfg.tie_weights:
+            self.output.weight = self.decoder.embedding.weight
+
+    def forward(self, ids: Tensor, state: Any = None, lengths: Tensor | None = None) -> tuple[Tensor, Any]:
+        check_ids(ids, self._config.vocab_size)
+        B, T = ids.shape
+        if lengths is not None:
+            lengths = full_lengths(lengths, B, T, ids.device)
+            if state is not None and bool((lengths < T).any()):
+                raise ShapeError("a carried state needs full chunks (lengths == T): padded keys would stay in the cache")
+        offset, caches = (0, None) if state is None else (int(state[0]), state[1])
+        dec = self.decoder
+        x = dec.embed(ids, offset)
+        new_caches = []
+        for i, block in enumerate(dec.blocks):
+            x, (k, v) = block(x, None, True, None if caches is None else caches[i])
+            keep = self._config.context_size
+            new_caches.append((k[:, :, -keep:], v[:, :, -keep:]))
+        logits = self.output(dec.norm(x))
+        return logits, (torch.tensor(offset + T), tuple(new_caches))
+
+    def stream(self, ids: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """One step (ids (B,) -> logits (B, V)) or a chunk ((B, Tc) -> (B, Tc, V)) with the carried cache."""
+        if isinstance(ids, Tensor) and ids.dim() == 1:
+            logits, state = self(ids.unsqueeze(1), state)
+            return logits.squeeze(1), state
+        return self(ids, state)
+
+    @torch.no_grad()
+    def generate(self, prime_ids: Tensor, length: int, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float | None = None, seed: int | None = None, state: Any = None) -> Tensor:
+        """Continue equal-length prompts ``prime_ids`` (P,) or (B, P) by ``length`` sampled tokens
+        (B, length), one cached step at a time; ``temperature=0`` is greedy."""
+        from rnnkit.models.decoding import check_sampling, generate_tokens, make_generator
+
+        check_sampling(temperature, top_k, top_p)
+        if not isinstance(length, int) or length < 1:
+            raise ConfigError(f"length must be a positive integer (tokens to generate); got {length!r}")
+        if prime_ids.dim() == 1:
+            prime_ids = prime_ids.unsqueeze(0)
+        was_training = self.training
+        self.eval()
+        try:
+            logits, state = self(prime_ids, state)
+            return generate_tokens(self.stream, logits[:, -1], state, length, temperature, top_k, top_p,
+                                   make_generator(seed, prime_ids.device))
+        finally:
+            self.train(was_training)
+
+    def example_inputs(self, batch_size: int = 2, steps: int = 6) -> tuple[tuple, dict]:
+        return (torch.randint(0, self._config.vocab_size, (batch_size, min(steps, self._config.max_positions))),), {}
