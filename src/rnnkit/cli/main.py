@@ -23,6 +23,7 @@ with DistributedDataParallel; only rank 0 writes and prints. The commands go thr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -31,6 +32,7 @@ import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import Iterator
 
 from rnnkit import __version__
 from rnnkit.errors import NonFiniteLossError, RnnkitError
@@ -87,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("recipes", help="list the built-in recipes")
 
+    from rnnkit.cli.export import add_parser as add_export_parser
+    add_export_parser(sub)
+
     p = sub.add_parser("main", help="the bundled main job: a char LSTM on Tiny Shakespeare, then sample text")
     p.add_argument("--out", help="run directory (default: runs/main-<time>)")
     _add_set(p, "override a value of the main job's recipe (shakespeare-quick)")
@@ -108,21 +113,30 @@ def _is_main_process() -> bool:
 def cmd_train(args: argparse.Namespace) -> int:
     from rnnkit import api
     from rnnkit.tasks import runner
-    from rnnkit.train import distributed
 
     cfg = runner.load_run_config(args.config, args.overrides, data=args.data, val=args.val, test=args.test)
+    out = Path(args.out) if args.out else _default_out(args.config)
+    with _process_group():
+        result = api.train(cfg, out, quiet=True if args.quiet else None, overwrite=args.overwrite)
+    if _is_main_process():
+        _print_result(result)
+    return 0
+
+
+@contextlib.contextmanager
+def _process_group() -> Iterator[None]:
+    """Under torchrun (WORLD_SIZE > 1) join the process group for the command, then leave it:
+    `train` and `resume` are the same DDP run on one machine or many."""
+    from rnnkit.train import distributed
+
     launched = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if launched:
         distributed.init_distributed()
     try:
-        out = Path(args.out) if args.out else _default_out(args.config)
-        result = api.train(cfg, out, quiet=True if args.quiet else None, overwrite=args.overwrite)
+        yield
     finally:
         if launched:
             distributed.teardown()
-    if _is_main_process():
-        _print_result(result)
-    return 0
 
 
 def _print_result(result) -> None:
@@ -140,7 +154,10 @@ def _print_result(result) -> None:
 def cmd_resume(args: argparse.Namespace) -> int:
     from rnnkit import api
 
-    result = api.resume(args.run_dir, args.overrides, quiet=True if args.quiet else None)
+    with _process_group():
+        result = api.resume(args.run_dir, args.overrides, quiet=True if args.quiet else None)
+    if not _is_main_process():
+        return 0
     if result.already_finished:
         fit = result.fit
         print(f"{args.run_dir} already finished ({fit.stop_reason} after {fit.global_step} steps): nothing to do. "
@@ -237,7 +254,14 @@ def cmd_main(args: argparse.Namespace) -> int:
     return run_main_job(Path(args.out) if args.out else _default_out("main"), args.overrides)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from rnnkit.cli.export import cmd_export as run_export
+
+    return run_export(args)
+
+
 COMMANDS = {
+    "export": cmd_export,
     "train": cmd_train, "resume": cmd_resume, "evaluate": cmd_evaluate, "predict": cmd_predict,
     "generate": cmd_generate, "recipes": cmd_recipes, "main": cmd_main,
 }
