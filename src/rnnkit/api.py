@@ -61,6 +61,17 @@ class Run:
                               f"(task = \"lm\") or a one-to-many generator (task = \"generate\")")
         return self.task.generate(self.model, *args, **kwargs)  # type: ignore[attr-defined]
 
+    def export(self, out: str | Path | None = None, *, format: str = "onnx", opset: int | None = None,
+               quantize: str | None = None, overwrite: bool = False) -> Path:
+        """Write the model for serving into one folder (``out``, default ``RUN_DIR/export-FORMAT``):
+        the graph(s) (``"onnx"`` or ``"torchscript"``) with the recurrent state as explicit
+        inputs/outputs, ``artifacts.json``, ``config.toml`` and ``manifest.json``; load it with
+        :func:`rnnkit.runtime.load` (numpy + onnxruntime, no torch). ONNX needs
+        ``pip install 'rnnkit[export]'``. ``quantize="int8"``: dynamic int8 weights."""
+        from rnnkit.export import export_run
+
+        return export_run(self, out, format=format, opset=opset, quantize=quantize, overwrite=overwrite)
+
 
 def train(cfg: Any, out: str | Path, **options: Any) -> runner.RunResult:
     """:func:`rnnkit.tasks.runner.train` with the run's plots drawn (what ``rnnkit train`` runs)."""

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from rnnkit.errors import BackendError, ConfigError
 from rnnkit.nn.cpu_fused import run_cpu_fused
 from rnnkit.nn.fused import run_fused
+from rnnkit.nn.segments import export_mode, run_export_safe
 from rnnkit.nn.trace import Trace
 from rnnkit.nn.unrolled import run_unrolled
 from rnnkit.nn.validation import check_input, check_lengths, check_state
@@ -203,8 +204,39 @@ class Recurrent(nn.Module):
             state = tuple(state) if self.cell == "lstm" else state
         return x, state, lengths
 
+    #: run the export-safe path (:func:`rnnkit.nn.segments.run_export_safe`) even in eager mode;
+    #: it is taken anyway while a graph is captured (ONNX export, torch.export/compile, jit trace)
+    export_safe: bool = False
+
+    def _prepare_export(self, x: Tensor, state, lengths):
+        """The boundary checks that need no tensor values (shapes, dtypes): no ``.item()``, no
+        host sync, nothing a graph capture cannot follow. Value checks of ``lengths`` are the
+        caller's, once, in eager mode (:func:`rnnkit.nn.validation.check_lengths`)."""
+        if not self.batch_first:
+            x = x.transpose(0, 1)
+        B = x.shape[0]
+        if lengths is not None and isinstance(lengths, Tensor):
+            lengths = lengths.to(torch.int64)
+        elif lengths is not None:
+            lengths = torch.as_tensor(lengths, dtype=torch.int64, device=x.device)
+        expected = (self.num_layers * self.num_directions, B, self.hidden_size)
+        if state is None:
+            h0 = x.new_zeros(expected)
+            state = (h0, h0.clone()) if self.cell == "lstm" else h0
+        else:
+            state = tuple(state) if self.cell == "lstm" else state
+        return x, state, lengths
+
     def forward(self, x: Tensor, state=None, lengths=None):
         """Run the stack over ``x``. Returns ``(output, state)``; see the class docstring for shapes."""
+        if self.export_safe or export_mode():
+            if not export_mode() and isinstance(x, Tensor):  # eager: the checks once, at the boundary
+                self._prepare(x, state, lengths)
+            x, state, lengths = self._prepare_export(x, state, lengths)
+            output, final = run_export_safe(self, x, state, lengths)
+            if not self.batch_first:
+                output = output.transpose(0, 1)
+            return output, final
         x, state, lengths = self._prepare(x, state, lengths)
         path = self.path
         if path == "fused":
@@ -225,6 +257,48 @@ class Recurrent(nn.Module):
         if not self.batch_first:
             trace.output = trace.output.transpose(0, 1)
         return trace
+
+    # ----------------------------------------------------------------- torch.nn interop
+    def to_torch(self) -> nn.Module:
+        """The same layers as a ``torch.nn.RNN`` / ``LSTM`` / ``GRU`` (weights copied; names and
+        layout are already torch's), so ``torch.ao.quantization.quantize_dynamic``,
+        ``torch.compile`` and third-party tools apply. Recurrent dropout has no torch.nn
+        equivalent and is refused."""
+        if self.recurrent_dropout:
+            raise BackendError(f"recurrent_dropout={self.recurrent_dropout} has no torch.nn equivalent; "
+                               "to_torch() needs recurrent_dropout=0")
+        kwargs = dict(num_layers=self.num_layers, bias=self.bias, batch_first=self.batch_first,
+                      dropout=self.dropout, bidirectional=self.bidirectional)
+        first = self.flat_weights()[0]
+        if self.cell == "rnn":
+            module: nn.Module = nn.RNN(self.input_size, self.hidden_size, nonlinearity=self.nonlinearity, **kwargs)
+        else:
+            module = (nn.LSTM if self.cell == "lstm" else nn.GRU)(self.input_size, self.hidden_size, **kwargs)
+        module = module.to(device=first.device, dtype=first.dtype)
+        module.load_state_dict(self.state_dict())
+        return module.train(self.training)
+
+    @classmethod
+    def from_torch(cls, module: nn.Module, backend: Backend = "auto") -> "Recurrent":
+        """A :class:`Recurrent` with the weights of ``module`` (``torch.nn.RNN`` / ``LSTM`` /
+        ``GRU``; ``proj_size`` is not supported)."""
+        if isinstance(module, nn.LSTM):
+            cell, nonlinearity = "lstm", "tanh"
+            if module.proj_size:
+                raise ConfigError(f"from_torch: LSTM with proj_size={module.proj_size} is not supported")
+        elif isinstance(module, nn.GRU):
+            cell, nonlinearity = "gru", "tanh"
+        elif isinstance(module, nn.RNN):
+            cell, nonlinearity = "rnn", module.nonlinearity
+        else:
+            raise ConfigError(f"from_torch takes torch.nn.RNN, LSTM or GRU; got {type(module).__name__}")
+        rec = cls(cell, module.input_size, module.hidden_size, num_layers=module.num_layers,
+                  bidirectional=module.bidirectional, dropout=float(module.dropout), nonlinearity=nonlinearity,
+                  bias=module.bias, batch_first=module.batch_first, backend=backend)
+        first = next(module.parameters())
+        rec = rec.to(device=first.device, dtype=first.dtype)
+        rec.load_state_dict(module.state_dict())
+        return rec.train(module.training)
 
     def extra_repr(self) -> str:
         parts = [f"{self.cell!r}", f"{self.input_size}", f"{self.hidden_size}", f"num_layers={self.num_layers}"]

@@ -1,0 +1,219 @@
+"""Writes an export folder (see :mod:`rnnkit.export`)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnnkit.errors import ConfigError
+from rnnkit.export.graphs import (
+    EmissionsGraph, FeedForwardGraph, Graph, LMSequenceGraph, LMStepGraph, ManyToOneGraph,
+)
+
+FORMATS = ("onnx", "torchscript")
+EXTRA_HINT = "pip install 'rnnkit[export]'"
+DEFAULT_OPSET = 18
+MANIFEST_FORMAT = "rnnkit-export"
+
+
+def require_onnx() -> None:
+    """Raise a ConfigError naming the extra when onnx / onnxscript are not installed."""
+    missing = []
+    for name in ("onnx", "onnxscript"):
+        try:
+            __import__(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise ConfigError(f"ONNX export needs {' and '.join(missing)}, which are not installed: {EXTRA_HINT}")
+
+
+def _dtype(t: torch.Tensor) -> str:
+    return {torch.float32: "float32", torch.int64: "int64", torch.float64: "float64"}.get(t.dtype, str(t.dtype))
+
+
+def _spec(graph: Graph, example: tuple, outputs: tuple) -> dict[str, Any]:
+    dyn = graph.dynamic()
+
+    def shape(name: str, t: torch.Tensor) -> list:
+        axes = dyn.get(name, {})
+        return [axes.get(i, int(n)) for i, n in enumerate(t.shape)]
+
+    out_axes = _output_axes(graph)
+    return {
+        "inputs": [{"name": n, "shape": shape(n, t), "dtype": _dtype(t)} for n, t in zip(graph.inputs, example)],
+        "outputs": [{"name": n, "shape": [out_axes.get(n, {}).get(i, int(s)) for i, s in enumerate(t.shape)],
+                     "dtype": _dtype(t)} for n, t in zip(graph.outputs, outputs)],
+    }
+
+
+def _output_axes(graph: Graph) -> dict[str, dict[int, str]]:
+    axes: dict[str, dict[int, str]] = {}
+    for name in graph.outputs:
+        if name in ("h_n", "c_n"):
+            axes[name] = {1: "batch"}
+        elif name in ("logits", "emissions") and isinstance(graph, (LMSequenceGraph, EmissionsGraph)):
+            axes[name] = {0: "batch", 1: "time"}
+        else:
+            axes[name] = {0: "batch"}
+    return axes
+
+
+def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
+    from rnnkit.models.feedforward import FeedForward
+    from rnnkit.models.language_model import LanguageModel
+    from rnnkit.models.sequence_classifier import PooledSequenceModel
+
+    name = task.name
+    if name in ("classify", "regress", "forecast"):
+        if isinstance(model, FeedForward):
+            a = task.artifacts
+            steps = getattr(a, "steps", None) or getattr(task.config.data, "input_len", None)
+            features = getattr(a, "features", None)
+            if features is None and hasattr(a, "columns"):
+                features = model._config.input_size // steps if steps else None
+            return {"model": FeedForwardGraph(model, steps, features)}
+        if isinstance(model, PooledSequenceModel):
+            return {"model": ManyToOneGraph(model)}
+    if name == "lm" and isinstance(model, LanguageModel):
+        return {"sequence": LMSequenceGraph(model), "step": LMStepGraph(model)}
+    if name == "tag" and hasattr(model, "emissions") and getattr(model, "char_features", None) is None:
+        return {"model": EmissionsGraph(model)}
+    raise ConfigError(f"rnnkit export does not handle {name!r} runs with {type(model).__name__} yet "
+                      "(exportable: classify, regress, forecast (rnn and feedforward), lm; "
+                      "see docs/architecture.md)")
+
+
+def _export_onnx(graph: Graph, example: tuple, path: Path, opset: int) -> None:
+    require_onnx()
+    from torch.export import Dim
+
+    from rnnkit.export.onnx_ops import translation_table
+
+    dims: dict[str, Any] = {}
+    dyn = graph.dynamic()
+    dynamic_shapes = []
+    for name in graph.inputs:
+        axes = dyn.get(name, {})
+        dynamic_shapes.append({i: dims.setdefault(label, Dim(label, min=1)) for i, label in axes.items()} or None)
+    n_states = len(getattr(graph, "state_in", ()))
+    if n_states:  # forward(..., *states): torch.export sees the states as one tuple argument
+        dynamic_shapes = dynamic_shapes[:-n_states] + [tuple(dynamic_shapes[-n_states:])]
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            graph, example, dynamo=True, dynamic_shapes=tuple(dynamic_shapes), input_names=list(graph.inputs),
+            output_names=list(graph.outputs), opset_version=opset, custom_translation_table=translation_table(),
+            verbose=False, external_data=False,
+        )
+    program.save(str(path), external_data=False)
+
+
+def _export_torchscript(graph: Graph, example: tuple, path: Path) -> None:
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(graph, example, check_trace=False)
+    traced.save(str(path))
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in asdict(value).items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _model_info(model: nn.Module) -> dict[str, Any]:
+    rnn = getattr(model, "rnn", None) or getattr(getattr(model, "encoder", None), "rnn", None)
+    info: dict[str, Any] = {"class": type(model).__name__, "config": _plain(model._config)}
+    if rnn is not None:
+        info["recurrent"] = {"cell": rnn.cell, "hidden_size": rnn.hidden_size, "num_layers": rnn.num_layers,
+                             "bidirectional": rnn.bidirectional,
+                             "state_shape": ["num_layers*num_directions", "batch", rnn.hidden_size]}
+    return info
+
+
+def export_run(run: Any, out: str | Path | None = None, *, format: str = "onnx", opset: int | None = None,
+               quantize: str | None = None, overwrite: bool = False) -> Path:
+    """Export ``run`` (a :class:`rnnkit.api.Run`) into ``out`` (default ``RUN_DIR/export-FORMAT``);
+    returns the folder. ``quantize="int8"``: dynamic int8 weights (see :mod:`rnnkit.export.quantize`)."""
+    import rnnkit
+
+    if format not in FORMATS:
+        raise ConfigError(f"format must be one of {', '.join(map(repr, FORMATS))}; got {format!r}")
+    if quantize not in (None, "int8"):
+        raise ConfigError(f"quantize must be 'int8' or None; got {quantize!r}")
+    if format == "onnx":
+        require_onnx()
+    opset = DEFAULT_OPSET if opset is None else int(opset)
+    if format == "onnx" and not 14 <= opset <= 23:
+        raise ConfigError(f"--opset must be in [14, 23]; got {opset}")
+    run_dir = Path(run.path)
+    folder = Path(out) if out is not None else run_dir / f"export-{format}{'-int8' if quantize else ''}"
+    if folder.exists() and any(folder.iterdir()) and not overwrite:
+        raise ConfigError(f"{folder} is not empty; choose another --out or pass --overwrite")
+    folder.mkdir(parents=True, exist_ok=True)
+    model = run.model.eval()
+    graphs = _graphs(run.task, model)
+    suffix = ".onnx" if format == "onnx" else ".pt"
+    manifest: dict[str, Any] = {
+        "format": MANIFEST_FORMAT, "version": 1, "task": run.task.name, "graph_format": format,
+        "rnnkit_version": rnnkit.__version__, "torch_version": torch.__version__,
+        "opset": opset if format == "onnx" else None, "quantize": quantize,
+        "model": _model_info(model), "data": _plain(run.task.config.data),
+        "graphs": {},
+    }
+    if format == "onnx":
+        import onnx
+
+        manifest["onnx_version"] = onnx.__version__
+    if hasattr(run.task.config, "generate"):
+        manifest["generate"] = _plain(run.task.config.generate)
+    extra = _task_extras(run.task, model)
+    if extra:
+        manifest["extras"] = extra
+    for name, graph in graphs.items():
+        graph.eval()
+        example = graph.example(2, 5)
+        with torch.no_grad():
+            outputs = graph(*example)
+        outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+        path = folder / f"{name}{suffix}"
+        if format == "onnx":
+            _export_onnx(graph, example, path, opset)
+            if quantize:
+                from rnnkit.export.quantize import quantize_onnx
+
+                quantize_onnx(path, path)
+        else:
+            if quantize:
+                from rnnkit.export.quantize import quantize_torch_graph
+
+                graph = quantize_torch_graph(graph)
+            _export_torchscript(graph, example, path)
+        manifest["graphs"][name] = {"file": path.name, **_spec(graph, example, outputs)}
+    for name in ("artifacts.json", "config.toml"):
+        if (run_dir / name).exists():
+            shutil.copyfile(run_dir / name, folder / name)
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+    return folder
+
+
+def _task_extras(task: Any, model: nn.Module) -> dict[str, Any]:
+    """What the runtime needs beyond the graphs: the CRF transitions of a tagger."""
+    crf = getattr(model, "crf", None)
+    if crf is None:
+        return {}
+    return {"crf": {k: v.detach().double().tolist() for k, v in crf.state_dict().items()}}

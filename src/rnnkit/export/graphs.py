@@ -1,0 +1,216 @@
+"""The graphs an export writes: small ``nn.Module`` wrappers around a trained model that take
+plain tensors, name the recurrent state as explicit inputs and outputs, and skip the models'
+eager value checks (the exporter and the runtime check values once, at the boundary).
+
+Every wrapper's inputs and outputs are tensors only, in a fixed order, so the same module
+traces to TorchScript and exports to ONNX; the names are :attr:`inputs` / :attr:`outputs`.
+Batch and time are dynamic in both formats.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.models.feedforward import FeedForward
+from rnnkit.models.language_model import LanguageModel
+from rnnkit.models.sequence_classifier import PooledSequenceModel
+
+__all__ = ["Graph", "ManyToOneGraph", "FeedForwardGraph", "LMSequenceGraph", "LMStepGraph", "EmissionsGraph"]
+
+
+class Graph(nn.Module):
+    """Base: ``inputs``/``outputs`` names, ``dynamic`` axes per input and an example batch."""
+
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+
+    def example(self, batch: int, steps: int) -> tuple[Tensor, ...]:
+        raise NotImplementedError
+
+    def dynamic(self) -> dict[str, dict[int, str]]:
+        raise NotImplementedError
+
+
+def _state_names(cell: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return (("h0", "c0"), ("h_n", "c_n")) if cell == "lstm" else (("h0",), ("h_n",))
+
+
+def _ids_or_features(embedding: nn.Module | None, input_size: int | None, batch: int, steps: int, vocab: int | None):
+    if embedding is not None:
+        return torch.randint(0, vocab, (batch, steps))
+    return torch.randn(batch, steps, input_size)
+
+
+class ManyToOneGraph(Graph):
+    """``(inputs (B, T) ids or (B, T, D) features, lengths (B,)) -> output (B, K)``: the
+    classifier's logits or the regressor's (scaled) predictions."""
+
+    inputs = ("inputs", "lengths")
+    outputs = ("output",)
+
+    def __init__(self, model: PooledSequenceModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        m = self.model
+        x = m.encoder.embed(inputs)
+        out, _ = m.encoder.rnn(x, None, lengths)
+        pooled, _ = m.pooling(out, lengths)
+        return m.head(pooled)
+
+    def example(self, batch: int, steps: int):
+        enc = self.model.encoder
+        if self.model._config.pooling == "flatten":
+            steps = self.model._config.max_len
+        x = _ids_or_features(enc.embedding, enc.input_size, batch, steps, enc.vocab_size)
+        return x, torch.full((batch,), steps, dtype=torch.int64)
+
+    def dynamic(self):
+        time = None if self.model._config.pooling == "flatten" else "time"
+        return {"inputs": {0: "batch", **({1: time} if time else {})}, "lengths": {0: "batch"}}
+
+
+class FeedForwardGraph(Graph):
+    """The one-to-one baseline: ``(inputs, lengths) -> output``; numeric inputs are (B, T, D)
+    with the fixed T·D of training, token ids (B, T) are averaged over their lengths."""
+
+    inputs = ("inputs", "lengths")
+    outputs = ("output",)
+
+    def __init__(self, model: FeedForward, steps: int | None = None, features: int | None = None) -> None:
+        super().__init__()
+        self.model, self.steps, self.features = model, steps, features
+
+    def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        m = self.model
+        if m.embedding is not None:
+            T = inputs.shape[1]
+            mask = (torch.arange(T, device=inputs.device).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)
+            emb = m.embedding(inputs) * mask.to(m.embedding.weight.dtype)
+            feats = emb.sum(1) / lengths.unsqueeze(1).to(emb.dtype)
+        else:
+            feats = inputs.reshape(inputs.shape[0], -1)
+        return m.layers(feats)
+
+    def example(self, batch: int, steps: int):
+        cfg = self.model._config
+        if self.model.embedding is not None:
+            return torch.randint(0, cfg.vocab_size, (batch, steps)), torch.full((batch,), steps, dtype=torch.int64)
+        T, D = (self.steps, self.features) if self.steps else (1, cfg.input_size)
+        return torch.randn(batch, T, D), torch.full((batch,), T, dtype=torch.int64)
+
+    def dynamic(self):
+        if self.model.embedding is not None:
+            return {"inputs": {0: "batch", 1: "time"}, "lengths": {0: "batch"}}
+        return {"inputs": {0: "batch"}, "lengths": {0: "batch"}}
+
+
+class _StateGraph(Graph):
+    def __init__(self, model: nn.Module, rnn: nn.Module) -> None:
+        super().__init__()
+        self.model, self.rnn = model, rnn
+        self.state_in, self.state_out = _state_names(rnn.cell)
+
+    def _state(self, states: tuple[Tensor, ...]):
+        return (states[0], states[1]) if self.rnn.cell == "lstm" else states[0]
+
+    def _flat(self, state) -> tuple[Tensor, ...]:
+        return (state[0], state[1]) if self.rnn.cell == "lstm" else (state,)
+
+    def zero_state(self, batch: int) -> tuple[Tensor, ...]:
+        r = self.rnn
+        shape = (r.num_layers * r.num_directions, batch, r.hidden_size)
+        return tuple(torch.zeros(shape) for _ in self.state_in)
+
+    def dynamic_state(self) -> dict[str, dict[int, str]]:
+        return {name: {1: "batch"} for name in self.state_in}
+
+
+class LMSequenceGraph(_StateGraph):
+    """``(ids (B, T), lengths (B,), h0[, c0]) -> (logits (B, T, V), h_n[, c_n])``: a whole
+    chunk with the state taken at each sequence's own last step."""
+
+    def __init__(self, model: LanguageModel) -> None:
+        super().__init__(model, model.rnn)
+        self.inputs = ("ids", "lengths", *self.state_in)
+        self.outputs = ("logits", *self.state_out)
+
+    def forward(self, ids: Tensor, lengths: Tensor, *states: Tensor):
+        m = self.model
+        out, state = m.rnn(m.embedding(ids), self._state(states), lengths)
+        return (m.output(out), *self._flat(state))
+
+    def example(self, batch: int, steps: int):
+        V = self.model._config.vocab_size
+        return (torch.randint(0, V, (batch, steps)), torch.full((batch,), steps, dtype=torch.int64),
+                *self.zero_state(batch))
+
+    def dynamic(self):
+        return {"ids": {0: "batch", 1: "time"}, "lengths": {0: "batch"}, **self.dynamic_state()}
+
+
+class LMStepGraph(_StateGraph):
+    """``(ids (B,), h0[, c0]) -> (logits (B, V), h_n[, c_n])``: one token per stream, the
+    streaming and generation graph."""
+
+    def __init__(self, model: LanguageModel) -> None:
+        super().__init__(model, model.rnn)
+        self.inputs = ("ids", *self.state_in)
+        self.outputs = ("logits", *self.state_out)
+
+    def forward(self, ids: Tensor, *states: Tensor):
+        m = self.model
+        out, state = m.rnn(m.embedding(ids).unsqueeze(1), self._state(states), None)
+        return (m.output(out.squeeze(1)), *self._flat(state))
+
+    def example(self, batch: int, steps: int):
+        return (torch.randint(0, self.model._config.vocab_size, (batch,)), *self.zero_state(batch))
+
+    def dynamic(self):
+        return {"ids": {0: "batch"}, **self.dynamic_state()}
+
+
+class RecurrentGraph(_StateGraph):
+    """A bare :class:`~rnnkit.nn.recurrent.Recurrent`: ``(x (B, T, D), lengths, h0[, c0]) ->
+    (output, h_n[, c_n])`` (benchmarks and the parity tests of the core)."""
+
+    def __init__(self, rnn: nn.Module) -> None:
+        super().__init__(rnn, rnn)
+        self.inputs = ("x", "lengths", *self.state_in)
+        self.outputs = ("output", *self.state_out)
+
+    def forward(self, x: Tensor, lengths: Tensor, *states: Tensor):
+        out, state = self.rnn(x, self._state(states), lengths)
+        return (out, *self._flat(state))
+
+    def example(self, batch: int, steps: int):
+        return (torch.randn(batch, steps, self.rnn.input_size), torch.full((batch,), steps, dtype=torch.int64),
+                *self.zero_state(batch))
+
+    def dynamic(self):
+        return {"x": {0: "batch", 1: "time"}, "lengths": {0: "batch"}, **self.dynamic_state()}
+
+
+class EmissionsGraph(Graph):
+    """The tagger up to its per-step scores: ``(inputs (B, T), lengths) -> emissions (B, T, K)``
+    (CRF Viterbi, if any, runs in the runtime over the exported transitions)."""
+
+    inputs = ("inputs", "lengths")
+    outputs = ("emissions",)
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        return self.model.emissions(inputs, lengths)
+
+    def example(self, batch: int, steps: int):
+        enc = self.model.encoder
+        x = _ids_or_features(enc.embedding, enc.input_size, batch, steps, enc.vocab_size)
+        return x, torch.full((batch,), steps, dtype=torch.int64)
+
+    def dynamic(self):
+        return {"inputs": {0: "batch", 1: "time"}, "lengths": {0: "batch"}}

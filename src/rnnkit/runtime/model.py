@@ -1,0 +1,427 @@
+"""Runtime models over an export folder: reading raw inputs, batching, the ONNX session(s)
+and the rows ``rnnkit predict`` prints. numpy + onnxruntime only."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from rnnkit.runtime import text as _text
+
+BATCH = 64
+
+
+class RuntimeError_(ValueError):
+    """A bad export folder or a bad input (the message says which and what was expected)."""
+
+
+def _ort():
+    try:
+        import onnxruntime
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise RuntimeError_("rnnkit.runtime needs onnxruntime: pip install 'rnnkit[export]' "
+                            "(or pip install numpy onnxruntime)") from exc
+    return onnxruntime
+
+
+def load(folder: str | Path, *, threads: int | None = 1) -> RuntimeModel:
+    """The model exported into ``folder`` by ``rnnkit export`` (ONNX). ``threads``: intra-op
+    threads of each session (1 is fastest for one small recurrent stream; None lets
+    onnxruntime choose)."""
+    folder = Path(folder)
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise RuntimeError_(f"{folder}: no manifest.json; is this a folder written by `rnnkit export`?")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if manifest.get("format") != "rnnkit-export":
+        raise RuntimeError_(f"{manifest_path}: not an rnnkit export manifest")
+    if manifest.get("graph_format") != "onnx":
+        raise RuntimeError_(f"{folder} holds a {manifest.get('graph_format')!r} export; rnnkit.runtime runs "
+                            "ONNX exports (rnnkit export RUN_DIR --format onnx); load TorchScript with torch.jit.load")
+    artifacts = json.loads((folder / "artifacts.json").read_text(encoding="utf-8"))
+    artifacts = artifacts.get("artifacts", artifacts) if isinstance(artifacts, dict) else artifacts
+    cls = {"classify": ClassifierModel, "regress": RegressorModel, "forecast": ForecastModel,
+           "lm": LanguageModel, "tag": TaggerModel}.get(manifest["task"])
+    if cls is None:
+        raise RuntimeError_(f"rnnkit.runtime does not run {manifest['task']!r} exports")
+    return cls(folder, manifest, artifacts, threads)
+
+
+class RuntimeModel:
+    """Base: the sessions of every graph in the manifest (``sessions[name]``)."""
+
+    def __init__(self, folder: Path, manifest: dict, artifacts: dict, threads: int | None) -> None:
+        ort = _ort()
+        self.folder, self.manifest, self.artifacts = folder, manifest, artifacts
+        self.task: str = manifest["task"]
+        self.data: dict = manifest.get("data", {})
+        options = ort.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        self.sessions = {name: ort.InferenceSession(str(folder / g["file"]), options,
+                                                    providers=["CPUExecutionProvider"])
+                         for name, g in manifest["graphs"].items()}
+        rec = manifest.get("model", {}).get("recurrent")
+        self.recurrent = rec
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.folder)!r}, task={self.task!r})"
+
+    def run(self, graph: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return self.sessions[graph].run(None, feeds)
+
+    def zero_state(self, batch: int) -> tuple[np.ndarray, ...]:
+        r = self.recurrent
+        shape = (r["num_layers"] * (2 if r["bidirectional"] else 1), batch, r["hidden_size"])
+        return tuple(np.zeros(shape, np.float32) for _ in range(2 if r["cell"] == "lstm" else 1))
+
+    def _state_feeds(self, graph: str, state: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        names = [i["name"] for i in self.manifest["graphs"][graph]["inputs"] if i["name"] in ("h0", "c0")]
+        if len(state) != len(names):
+            raise RuntimeError_(f"state must be {len(names)} array(s) ({', '.join(names)}); got {len(state)}")
+        return {n: np.ascontiguousarray(s, dtype=np.float32) for n, s in zip(names, state)}
+
+
+# ----------------------------------------------------------------------------- reading
+def _open_text(path: Path) -> str:
+    raw = path.read_bytes()
+    if path.name.lower().endswith(".gz"):
+        raw = gzip.decompress(raw)
+    return raw.decode("utf-8-sig")
+
+
+def _table_column(path: Path, column: str) -> list[str]:
+    name = path.name.lower().removesuffix(".gz")
+    text = _open_text(path)
+    if name.endswith(".jsonl"):
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        return [str(r[column]) for r in rows]
+    reader = csv.DictReader(io.StringIO(text), delimiter="\t" if name.endswith(".tsv") else ",")
+    if reader.fieldnames is None or column not in reader.fieldnames:
+        raise RuntimeError_(f"{path}: no column {column!r}; its columns: {reader.fieldnames}")
+    return [row[column] for row in reader]
+
+
+def _npz(path: Path) -> list[np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        x = z["X"]
+        lengths = z["lengths"] if "lengths" in z else None
+    x = x[:, :, None] if x.ndim == 2 else x
+    x = x.astype(np.float32)
+    if lengths is None:
+        return list(x)
+    return [row[:int(n)] for row, n in zip(x, lengths)]
+
+
+def _sequences(data: Any) -> list[np.ndarray]:
+    if isinstance(data, np.ndarray):
+        if data.ndim == 2:
+            data = data[:, :, None]
+        if data.ndim != 3:
+            raise RuntimeError_(f"an array input must be (N, T, D) or (N, T); got shape {data.shape}")
+        return [np.asarray(a, dtype=np.float32) for a in data]
+    out = []
+    for a in data:
+        a = np.asarray(a, dtype=np.float32)
+        out.append(a[:, None] if a.ndim == 1 else a)
+    return out
+
+
+def _batches(n: int, size: int = BATCH) -> Iterable[range]:
+    for start in range(0, n, size):
+        yield range(start, min(n, start + size))
+
+
+def _pad(arrays: list[np.ndarray], dtype) -> tuple[np.ndarray, np.ndarray]:
+    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+    T = int(lengths.max())
+    out = np.zeros((len(arrays), T, *arrays[0].shape[1:]), dtype=dtype)
+    for i, a in enumerate(arrays):
+        out[i, :len(a)] = a
+    return out, lengths
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z.astype(np.float32)
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+# ----------------------------------------------------------------------------- many-to-one
+class _SequenceInputs(RuntimeModel):
+    """Raw inputs → encoded sequences, as the task's reader and ``encode`` do."""
+
+    def _kind(self) -> str:
+        return self.artifacts.get("kind", "numeric")
+
+    def read(self, inputs: Any) -> tuple[list[Any], list[np.ndarray], list | None]:
+        """``(raw examples, encoded (T_i, ...) arrays, line numbers or None)``."""
+        lines = None
+        if isinstance(inputs, (str, Path)) and not (isinstance(inputs, str) and "\n" in inputs) \
+                and Path(inputs).is_file():
+            path = Path(inputs)
+            name = path.name.lower().removesuffix(".gz")
+            if name.endswith(".npz"):
+                raw: Any = _npz(path)
+            elif name.endswith((".csv", ".tsv", ".jsonl")) and self._kind() == "text":
+                raw = _table_column(path, self.data.get("text_column", "text"))
+            else:
+                pairs = [(n, s) for n, s in enumerate(_open_text(path).splitlines(), 1) if s.strip()]
+                raw, lines = [s for _, s in pairs], [n for n, _ in pairs]
+        elif isinstance(inputs, str):
+            raw = [inputs]
+        elif isinstance(inputs, (list, tuple)) and inputs and all(isinstance(s, str) for s in inputs):
+            raw = list(inputs)
+        else:
+            raw = _sequences(inputs)
+        return raw, self.encode(raw), lines
+
+    def encode(self, raw: list[Any]) -> list[np.ndarray]:
+        a = self.artifacts
+        if raw and isinstance(raw[0], str):
+            if self._kind() != "text":
+                raise RuntimeError_("text inputs cannot feed a model trained on numeric inputs")
+            tok, vocab = _text.tokenizer(a["tokenizer"]), _text.Vocab(a["vocab"])
+            out = []
+            for s in raw:
+                t = tok(s)
+                ids = vocab.encode(t) if t else np.array([vocab.unk_id], dtype=np.int64)
+                out.append(ids)
+            max_len = self.data.get("max_len")
+            if max_len:
+                out = [x[-max_len:] for x in out]
+            if self.data.get("ids_as_features"):
+                out = [x.astype(np.float32)[:, None] for x in out]
+            return out
+        if self._kind() == "text":
+            raise RuntimeError_("numeric inputs cannot feed a model trained on text")
+        sc = _text.scaler(a.get("scaler"))
+        feats = a.get("features")
+        if raw and feats is not None and raw[0].shape[1] != feats:
+            raise RuntimeError_(f"sequences must have D = {feats} features as in training; got {raw[0].shape[1]}")
+        return [x.astype(np.float32) if sc is None else sc.transform(x).astype(np.float32) for x in raw]
+
+    def outputs(self, encoded: list[np.ndarray]) -> np.ndarray:
+        """The graph's output for every example, (N, K)."""
+        results = []
+        for idx in _batches(len(encoded)):
+            part = [encoded[i] for i in idx]
+            x, lengths = _pad(part, part[0].dtype)
+            results.append(self.run("model", {"inputs": x, "lengths": lengths})[0])
+        return np.concatenate(results, 0)
+
+
+class ClassifierModel(_SequenceInputs):
+    """``classify`` exports: rows ``{text|index, label, probability, p_<label>...}``."""
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.artifacts["labels"])
+
+    def predict_proba(self, inputs: Any) -> np.ndarray:
+        _, encoded, _ = self.read(inputs)
+        return _softmax(self.outputs(encoded))
+
+    def predict(self, inputs: Any) -> list[dict[str, Any]]:
+        raw, encoded, _ = self.read(inputs)
+        probs = _softmax(self.outputs(encoded))
+        labels, rows = self.labels, []
+        for i, p in enumerate(probs.tolist()):
+            k = int(np.argmax(p))
+            row: dict[str, Any] = {"text": raw[i]} if self._kind() == "text" else {"index": i}
+            row.update(label=labels[k], probability=p[k])
+            row.update({f"p_{name}": v for name, v in zip(labels, p)})
+            rows.append(row)
+        return rows
+
+
+class RegressorModel(_SequenceInputs):
+    """``regress`` exports: rows ``{index, <target>: value...}`` in original units."""
+
+    def predict_values(self, inputs: Any) -> np.ndarray:
+        _, encoded, _ = self.read(inputs)
+        pred = self.outputs(encoded).astype(np.float32)
+        ts = _text.scaler(self.artifacts.get("target_scaler"))
+        return pred if ts is None else ts.inverse_transform(pred)
+
+    def predict(self, inputs: Any) -> list[dict[str, Any]]:
+        values = self.predict_values(inputs)
+        names = self.artifacts["targets"]
+        return [{"index": i, **{n: float(v) for n, v in zip(names, row)}} for i, row in enumerate(values)]
+
+
+class ForecastModel(RuntimeModel):
+    """``forecast`` exports over windows in original units: ``predict(windows (N, input_len, C))``
+    (every column of the series, in the order of ``artifacts['columns']``) returns one row per
+    future step and window, as ``rnnkit predict`` does for each window."""
+
+    def _cols(self) -> tuple[list[int], list[int]]:
+        cols, feats, targets = self.artifacts["columns"], self.artifacts.get("features"), self.artifacts["targets"]
+        fc = [cols.index(c) for c in (feats or cols)]
+        return fc, [cols.index(c) for c in targets]
+
+    def predict_values(self, windows: Any) -> np.ndarray:
+        w = np.asarray(windows, dtype=np.float64)
+        if w.ndim == 2:
+            w = w[None]
+        sc = _text.scaler(self.artifacts.get("scaler"))
+        scaled = (w if sc is None else sc.transform(w)).astype(np.float32)
+        fc, tc = self._cols()
+        x = scaled[:, :, fc]
+        relative = bool(self.data.get("relative"))
+        inputs = x - x[:, -1:] if relative else x
+        horizon = int(self.data["horizon"])
+        out = []
+        for idx in _batches(len(inputs)):
+            part = inputs[list(idx)]
+            lengths = np.full(len(part), part.shape[1], dtype=np.int64)
+            out.append(self.run("model", {"inputs": np.ascontiguousarray(part), "lengths": lengths})[0])
+        pred = np.concatenate(out, 0).reshape(len(inputs), horizon, -1)
+        if relative:
+            pred = pred + scaled[:, -1:, tc]
+        if sc is None:
+            return pred
+        width = len(self.artifacts["columns"])
+        b = sc.inverse_transform(np.zeros((1, width)))[0]
+        a = sc.inverse_transform(np.ones((1, width)))[0] - b
+        return pred * a[tc] + b[tc]
+
+    def predict(self, windows: Any) -> list[dict[str, Any]]:
+        names = self.artifacts["targets"]
+        return [{"step": k + 1, **{n: float(v) for n, v in zip(names, row)}}
+                for values in self.predict_values(windows) for k, row in enumerate(values.tolist())]
+
+
+# ----------------------------------------------------------------------------- language model
+def _sample(logits: np.ndarray, temperature: float, top_k: int | None, top_p: float | None,
+            rng: np.random.Generator) -> np.ndarray:
+    """One token per row of ``logits`` (B, V), as :func:`rnnkit.models.decoding.sample_logits`."""
+    if temperature == 0:
+        return logits.argmax(-1)
+    z = logits.astype(np.float64) / temperature
+    if top_k is not None and top_k < z.shape[-1]:
+        kth = np.partition(z, -top_k, axis=-1)[:, -top_k][:, None]
+        z = np.where(z < kth, -np.inf, z)
+    p = np.exp(z - z.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    if top_p is not None and top_p < 1.0:
+        order = np.argsort(-p, axis=-1, kind="stable")
+        sp = np.take_along_axis(p, order, -1)
+        drop_sorted = (np.cumsum(sp, -1) - sp) >= top_p
+        drop = np.empty_like(drop_sorted)
+        np.put_along_axis(drop, order, drop_sorted, -1)
+        p = np.where(drop, 0.0, p)
+        p /= p.sum(-1, keepdims=True)
+    u = rng.random((p.shape[0], 1))
+    return np.minimum((np.cumsum(p, -1) < u).sum(-1), p.shape[-1] - 1)
+
+
+class LanguageModel(RuntimeModel):
+    """``lm`` exports: :meth:`stream` (the step graph with carried state), :meth:`generate`."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.vocab = _text.Vocab(self.artifacts["vocab"])
+        self.level, self.lower = self.artifacts["level"], bool(self.artifacts.get("lower"))
+
+    def encode(self, text: str) -> np.ndarray:
+        if self.level == "char":
+            text = text.lower() if self.lower else text
+            missing = sorted({ch for ch in text if ch not in self.vocab})
+            if missing:
+                raise RuntimeError_(f"the prime has characters the model never saw: {missing!r}")
+            tokens = list(text)
+        else:
+            tokens = _text.tokenizer({"level": "word", "lower": self.lower, "punctuation": "split",
+                                      "strip_html": False})(text)
+        if not tokens:
+            raise RuntimeError_("the prime must contain at least one token")
+        return self.vocab.encode(tokens)
+
+    def decode(self, ids: Any) -> str:
+        tokens = self.vocab.decode([int(i) for i in ids])
+        return "".join(tokens) if self.level == "char" else " ".join(tokens).replace(" <eos> ", "\n")
+
+    def stream(self, ids: Any, state: Sequence[np.ndarray] | None = None) -> tuple[np.ndarray, tuple]:
+        """Feed one token per stream (ids (B,) → logits (B, V)) or a chunk ((B, T) → (B, T, V))
+        with the carried ``state`` (None at the start); returns ``(logits, state)``."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.ndim == 1:
+            state = self.zero_state(len(ids)) if state is None else state
+            out = self.run("step", {"ids": ids, **self._state_feeds("step", state)})
+        else:
+            state = self.zero_state(ids.shape[0]) if state is None else state
+            lengths = np.full(ids.shape[0], ids.shape[1], dtype=np.int64)
+            out = self.run("sequence", {"ids": ids, "lengths": lengths, **self._state_feeds("sequence", state)})
+        return out[0], tuple(out[1:])
+
+    def generate(self, prime: str | None = None, length: int | None = None, temperature: float | None = None,
+                 top_k: int | None = None, top_p: float | None = None, seed: int | None = None) -> str:
+        """The prime followed by ``length`` sampled tokens (unset arguments: the run's ``[generate]``
+        settings, from config.toml via the manifest)."""
+        g = self.manifest.get("generate", {})
+        prime = g.get("prime", "\n") if prime is None else prime
+        length = g.get("length", 200) if length is None else length
+        temperature = g.get("temperature", 1.0) if temperature is None else temperature
+        top_k = g.get("top_k") if top_k is None else top_k
+        top_p = g.get("top_p") if top_p is None else top_p
+        seed = g.get("seed") if seed is None else seed
+        if not isinstance(length, int) or length < 1:
+            raise RuntimeError_(f"length must be a positive integer; got {length!r}")
+        rng = np.random.default_rng(seed)
+        logits, state = self.stream(self.encode(prime)[None, :])
+        last = logits[:, -1]
+        new = []
+        step, names = self.sessions["step"], [i["name"] for i in self.manifest["graphs"]["step"]["inputs"]]
+        for i in range(length):
+            tok = _sample(last, temperature, top_k, top_p, rng).astype(np.int64)
+            new.append(int(tok[0]))
+            if i + 1 < length:
+                out = step.run(None, dict(zip(names, (tok, *state))))
+                last, state = out[0], out[1:]
+        sep = "" if self.level == "char" else " "
+        return prime + sep + self.decode(new)
+
+
+# ----------------------------------------------------------------------------- tagger
+class TaggerModel(RuntimeModel):  # pragma: no cover - exported only for taggers without char features
+    """``tag`` exports: emissions from the graph, CRF Viterbi (if any) in numpy."""
+
+    def predict_tags(self, sentences: list[list[str]]) -> list[list[str]]:
+        a = self.artifacts
+        vocab = _text.Vocab(a["vocab"])
+        lower = bool(self.data.get("lower", False))
+        enc = [vocab.encode([w.lower() if lower else w for w in s]) for s in sentences]
+        tags = a["tags"]
+        crf = self.manifest.get("extras", {}).get("crf")
+        out: list[list[str]] = []
+        for idx in _batches(len(enc)):
+            x, lengths = _pad([enc[i] for i in idx], np.int64)
+            em = self.run("model", {"inputs": x, "lengths": lengths})[0]
+            for b, n in enumerate(lengths.tolist()):
+                path = _viterbi(em[b, :n], crf) if crf else em[b, :n].argmax(-1).tolist()
+                out.append([tags[k] for k in path])
+        return out
+
+
+def _viterbi(em: np.ndarray, crf: dict) -> list[int]:
+    trans = np.asarray(crf["transitions"])
+    start, end = np.asarray(crf.get("start_transitions", 0.0)), np.asarray(crf.get("end_transitions", 0.0))
+    score = start + em[0]
+    back = []
+    for t in range(1, len(em)):
+        total = score[:, None] + trans + em[t][None, :]
+        back.append(total.argmax(0))
+        score = total.max(0)
+    score = score + end
+    best = [int(score.argmax())]
+    for bp in reversed(back):
+        best.append(int(bp[best[-1]]))
+    return best[::-1]
