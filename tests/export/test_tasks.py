@@ -215,3 +215,32 @@ def test_cli_export_and_refusals(text_classifier, tmp_path, capsys, monkeypatch)
         text_classifier.export(tmp_path / "y", format="onnx")
     assert main(["export", str(text_classifier.path), "--out", str(tmp_path / "z")]) == 2
     assert "pip install 'rnnkit[export]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("char_encoder", [None, "cnn", "lstm"])
+def test_tag_emissions_and_viterbi(tmp_path, char_encoder):
+    rng = np.random.default_rng(0)
+    words = ["Paris", "London", "is", "big", "John", "runs", "in", "the", "park", "Mary"]
+    kind = {"Paris": "LOC", "London": "LOC", "John": "PER", "Mary": "PER"}
+    sents = [[words[i] for i in rng.integers(0, len(words), rng.integers(2, 8))] for _ in range(60)]
+    tags = [[kind.get(w, "O") for w in s] for s in sents]
+    settings = {**FAST, "model.bidirectional": True, "model.crf": True}
+    if char_encoder:
+        settings.update({"data.char_features": True, "model.char_encoder": char_encoder})
+    run = rnnkit.fit("tag", sents, tags, out=tmp_path / "run", settings=settings)
+    onnx_dir, ts_dir = _both(run, tmp_path, "tag")
+    V = len(run.task.artifacts.words)
+    ids = torch.randint(1, V, (4, 9))
+    lengths = torch.tensor([9, 2, 5, 1])
+    feeds = {"inputs": ids, "lengths": lengths}
+    if char_encoder:
+        chars = torch.randint(1, len(run.task.artifacts.chars), (4, 9, 6))
+        chars[:, :, 4:] = 0
+        feeds["chars"] = chars
+    with torch.no_grad():
+        expected = run.model(ids, lengths, feeds.get("chars"))
+    _check_graph(onnx_dir, ts_dir, "model", feeds, [expected])
+    new = [["John", "is", "in", "Paris"], ["Mary", "runs"], ["the", "big", "park", "in", "London", "is", "big"]]
+    _same_rows(rt.load(onnx_dir).predict(new), run.predict(new))
+    (tmp_path / "new.txt").write_text("\n\n".join(" ".join(s) for s in new) + "\n")
+    _same_rows(rt.load(onnx_dir).predict(tmp_path / "new.txt"), run.predict(tmp_path / "new.txt"))

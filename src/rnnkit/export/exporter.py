@@ -61,6 +61,8 @@ def _output_axes(graph: Graph) -> dict[str, dict[int, str]]:
             axes[name] = {1: "batch"}
         elif name in ("logits", "emissions") and isinstance(graph, (LMSequenceGraph, EmissionsGraph)):
             axes[name] = {0: "batch", 1: "time"}
+        elif name == "emissions":
+            axes[name] = {0: "batch", 1: "time"}
         else:
             axes[name] = {0: "batch"}
     return axes
@@ -71,7 +73,13 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
     from rnnkit.models.language_model import LanguageModel
     from rnnkit.models.sequence_classifier import PooledSequenceModel
 
+    from rnnkit.nn.recurrent import Recurrent
+
     name = task.name
+    rnn = getattr(model, "rnn", None) or getattr(getattr(model, "encoder", None), "rnn", None)
+    if rnn is not None and not isinstance(rnn, Recurrent):
+        raise ConfigError(f"rnnkit export handles RNN/LSTM/GRU (Recurrent) layers; this model's recurrent "
+                          f"layer is a {type(rnn).__name__}, which has no export path yet")
     if name in ("classify", "regress", "forecast"):
         if isinstance(model, FeedForward):
             a = task.artifacts
@@ -84,10 +92,10 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
             return {"model": ManyToOneGraph(model)}
     if name == "lm" and isinstance(model, LanguageModel):
         return {"sequence": LMSequenceGraph(model), "step": LMStepGraph(model)}
-    if name == "tag" and hasattr(model, "emissions") and getattr(model, "char_features", None) is None:
+    if name == "tag" and hasattr(model, "char_features"):
         return {"model": EmissionsGraph(model)}
     raise ConfigError(f"rnnkit export does not handle {name!r} runs with {type(model).__name__} yet "
-                      "(exportable: classify, regress, forecast (rnn and feedforward), lm; "
+                      "(exportable: classify, regress, forecast (rnn and feedforward), lm, tag; "
                       "see docs/architecture.md)")
 
 

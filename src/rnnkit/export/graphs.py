@@ -194,23 +194,36 @@ class RecurrentGraph(_StateGraph):
 
 
 class EmissionsGraph(Graph):
-    """The tagger up to its per-step scores: ``(inputs (B, T), lengths) -> emissions (B, T, K)``
-    (CRF Viterbi, if any, runs in the runtime over the exported transitions)."""
+    """The tagger up to its per-step scores: ``(inputs (B, T) word ids, lengths (B,)[, chars
+    (B, T, W) character ids]) -> emissions (B, T, K)``. CRF Viterbi (if any) runs in the
+    runtime over the transitions the manifest carries."""
 
-    inputs = ("inputs", "lengths")
     outputs = ("emissions",)
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
+        self.has_chars = model.char_features is not None
+        self.inputs = ("inputs", "lengths", "chars") if self.has_chars else ("inputs", "lengths")
 
-    def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
-        return self.model.emissions(inputs, lengths)
+    def forward(self, inputs: Tensor, lengths: Tensor, chars: Tensor | None = None) -> Tensor:
+        m = self.model
+        x = m.encoder.embed(inputs)
+        if chars is not None:
+            x = torch.cat([x, m.char_features(chars)], dim=-1)
+        out, _ = m.encoder.rnn(x, None, lengths)
+        return m.head(out)
 
     def example(self, batch: int, steps: int):
-        enc = self.model.encoder
-        x = _ids_or_features(enc.embedding, enc.input_size, batch, steps, enc.vocab_size)
-        return x, torch.full((batch,), steps, dtype=torch.int64)
+        cfg = self.model._config
+        ids = torch.randint(1, cfg.vocab_size, (batch, steps))
+        lengths = torch.full((batch,), steps, dtype=torch.int64)
+        if not self.has_chars:
+            return ids, lengths
+        return ids, lengths, torch.randint(1, cfg.char_vocab_size, (batch, steps, 3))
 
     def dynamic(self):
-        return {"inputs": {0: "batch", 1: "time"}, "lengths": {0: "batch"}}
+        out = {"inputs": {0: "batch", 1: "time"}, "lengths": {0: "batch"}}
+        if self.has_chars:
+            out["chars"] = {0: "batch", 1: "time", 2: "width"}
+        return out

@@ -391,29 +391,66 @@ class LanguageModel(RuntimeModel):
 
 
 # ----------------------------------------------------------------------------- tagger
-class TaggerModel(RuntimeModel):  # pragma: no cover - exported only for taggers without char features
-    """``tag`` exports: emissions from the graph, CRF Viterbi (if any) in numpy."""
+class TaggerModel(RuntimeModel):
+    """``tag`` exports: emissions from the graph, CRF Viterbi (if the model has a CRF) in numpy.
+    ``predict`` takes sentences (token lists or whitespace-separated strings) or a plain text
+    file (one sentence per line) and returns rows ``{line, tokens, tags}``."""
 
-    def predict_tags(self, sentences: list[list[str]]) -> list[list[str]]:
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         a = self.artifacts
-        vocab = _text.Vocab(a["vocab"])
-        lower = bool(self.data.get("lower", False))
-        enc = [vocab.encode([w.lower() if lower else w for w in s]) for s in sentences]
-        tags = a["tags"]
+        self.words = _text.Vocab(a["words"])
+        self.chars = _text.Vocab(a["chars"]) if a.get("chars") else None
+        self.tags: list[str] = list(a["tags"])
         crf = self.manifest.get("extras", {}).get("crf")
-        out: list[list[str]] = []
+        self.crf = None if crf is None else {k: np.asarray(v, dtype=np.float32) for k, v in crf.items()}
+
+    def _encode(self, tokens: list[str]) -> np.ndarray:
+        a = self.artifacts
+        words = self.words.encode([t.lower() for t in tokens] if a["lowercase"] else tokens)
+        if self.chars is None:
+            return words
+        width = int(a["max_word_len"])
+        out = np.zeros((len(tokens), 1 + width), dtype=np.int64)
+        out[:, 0] = words
+        for i, tok in enumerate(tokens):
+            ids = self.chars.encode(list(tok[:width]))
+            out[i, 1:1 + len(ids)] = ids
+        return out
+
+    def emissions(self, sentences: list[list[str]]) -> list[np.ndarray]:
+        enc = [self._encode(s) for s in sentences]
+        out: list[np.ndarray] = []
         for idx in _batches(len(enc)):
             x, lengths = _pad([enc[i] for i in idx], np.int64)
-            em = self.run("model", {"inputs": x, "lengths": lengths})[0]
-            for b, n in enumerate(lengths.tolist()):
-                path = _viterbi(em[b, :n], crf) if crf else em[b, :n].argmax(-1).tolist()
-                out.append([tags[k] for k in path])
+            feeds = {"inputs": x if x.ndim == 2 else np.ascontiguousarray(x[..., 0]), "lengths": lengths}
+            if self.chars is not None:
+                chars = x[..., 1:]
+                width = max(int((chars != 0).sum(-1).max()), 1)
+                feeds["chars"] = np.ascontiguousarray(chars[..., :width])
+            em = self.run("model", feeds)[0]
+            out.extend(em[b, :n] for b, n in enumerate(lengths.tolist()))
         return out
+
+    def predict(self, inputs: Any) -> list[dict[str, Any]]:
+        lines: list[int]
+        if isinstance(inputs, (str, Path)) and Path(inputs).is_file():
+            pairs = [(n, s.rstrip("\r")) for n, s in enumerate(_open_text(Path(inputs)).split("\n"), 1) if s.strip()]
+            sentences, lines = [s.split() for _, s in pairs], [n for n, _ in pairs]
+        else:
+            items = [inputs] if isinstance(inputs, str) else list(inputs)
+            sentences = [x.split() if isinstance(x, str) else list(x) for x in items]
+            lines = list(range(1, len(sentences) + 1))
+        rows = []
+        for line, tokens, em in zip(lines, sentences, self.emissions(sentences)):
+            path = _viterbi(em, self.crf) if self.crf is not None else em.argmax(-1).tolist()
+            rows.append({"line": line, "tokens": list(tokens), "tags": [self.tags[k] for k in path]})
+        return rows
 
 
 def _viterbi(em: np.ndarray, crf: dict) -> list[int]:
-    trans = np.asarray(crf["transitions"])
-    start, end = np.asarray(crf.get("start_transitions", 0.0)), np.asarray(crf.get("end_transitions", 0.0))
+    """The best tag path of one sentence's emissions (T, K), as :meth:`rnnkit.nn.crf.CRF.decode`."""
+    trans, start, end = crf["transitions"], crf["start_transitions"], crf["end_transitions"]
     score = start + em[0]
     back = []
     for t in range(1, len(em)):
