@@ -134,6 +134,7 @@ def _process_group() -> Iterator[None]:
         distributed.init_distributed()
     try:
         yield
+        distributed.barrier()  # rank 0 may still be writing plots and the report: leave together
     finally:
         if launched:
             distributed.teardown()

@@ -128,10 +128,16 @@ def prepare(task: Task, run: RunDir | None = None, given: Mapping[str, Examples 
                         {k: v for k, v in splits.items() if v is not None})
 
 
-def evaluate_batches(task: Task, model: nn.Module, batches: Iterable[Any]) -> dict[str, float]:
-    """Loss and metrics over every batch with the final objective (whole split, full decoding)."""
-    cfg = dataclasses.replace(task.config.train, quiet=True)
-    return Trainer(model, task.objective(final=True), cfg, None).evaluate(batches)
+def evaluate_batches(task: Task, model: nn.Module, batches: Iterable[Any],
+                     trainer: Trainer | None = None) -> dict[str, float]:
+    """Loss and metrics over every batch with the final objective (whole split, full decoding).
+    ``trainer``: the one that trained ``model`` (under DDP it already holds the wrapped model
+    and shards the split); without it a quiet evaluator is made."""
+    if trainer is None:
+        trainer = Trainer(model, task.objective(final=True), dataclasses.replace(task.config.train, quiet=True), None)
+    else:
+        trainer.objective = task.objective(final=True)
+    return trainer.evaluate(batches)
 
 
 def evaluate_examples(task: Task, model: nn.Module, examples: Examples) -> dict[str, float]:

@@ -270,9 +270,10 @@ def _train(cfg: Any, out: str | Path, *, resume: bool, quiet: bool | None, given
     model = task.build_model()
     trainer = Trainer(model, task.objective(final=False), cfg.train, run, callbacks=callbacks)
     fit = trainer.fit(data.train, data.val, resume=resume)
-    # the final figures score each whole split with the final objective (full decoding)
-    val_metrics = pipeline.evaluate_batches(task, model, data.val) if data.val is not None else {}
-    test_metrics = pipeline.evaluate_batches(task, model, data.test) if data.test is not None else {}
+    # the final figures score each whole split with the final objective (full decoding), through
+    # the same Trainer (under DDP: the same wrapped model, each rank scoring its shard)
+    val_metrics = pipeline.evaluate_batches(task, model, data.val, trainer) if data.val is not None else {}
+    test_metrics = pipeline.evaluate_batches(task, model, data.test, trainer) if data.test is not None else {}
     result = RunResult(run.path, fit, val_metrics, test_metrics, time.perf_counter() - start, task, model, data)
     files = plots(result) if plots is not None and main else []
     if main:
@@ -288,12 +289,18 @@ def claim_run_dir(out: str | Path, overwrite: bool = False) -> None:
         raise ConfigError(f"--out {path} is a file, not a run directory")
     if not path.is_dir() or not _contents(path):
         return
+    if all(p.name in _UNSTARTED for p in _contents(path)):
+        _empty(path)  # a run that never trained (its data failed, or it was killed while reading it)
+        return
     if not overwrite:
         raise ConfigError(f"run directory {path} is not empty: continue it with `rnnkit resume {path}`, choose "
                           f"another --out, or pass --overwrite to replace it")
     if not (path / "config.toml").is_file():
         raise ConfigError(f"--overwrite refuses to empty {path}: it holds no rnnkit run (no config.toml)")
     _empty(path)
+
+
+_UNSTARTED = ("config.toml", "artifacts.json")  # what a run holds before its first step
 
 
 def _contents(path: Path) -> list[Path]:
@@ -319,16 +326,17 @@ def resume(run_dir: str | Path, overrides: Sequence[str] = (), **options: Any) -
     A run that has already finished under its limits is left untouched (``already_finished``).
     A run killed before its first checkpoint starts again from step 0 with its saved config."""
     path = Path(run_dir)
-    config_file = _config_file(path)
+    if not path.is_dir():
+        raise CheckpointError(f"{run_dir} is not a run directory (no such folder)")
     for text in overrides:
         key = parse_override(text)[0]
         if key not in RESUME_SETTINGS:
             raise ConfigError(f"--set {key} cannot change when a run is resumed: only its limits "
                               f"({', '.join(RESUME_SETTINGS)}) may; train a new run to change {key}")
-    cfg = load_run_config(config_file, overrides)
     if not is_main_process():  # DDP: rank 0 decides and writes; the other ranks follow the checkpoint
-        return train(cfg, path, resume=True, **options)
-    with RunDirLock(path):
+        return train(_run_config(path, overrides), path, resume=True, **options)
+    with RunDirLock(path):  # first: a run another process is writing is refused as such
+        cfg = _run_config(path, overrides)
         clean_leftovers(path)
         run = RunDir(path)
         if not ckpt.list_checkpoints(run.checkpoints_dir):
@@ -403,14 +411,28 @@ def _finalize(cfg: Any, path: Path, c: Any, loop: LoopState, reason: str, option
 
 def _config_file(run_dir: str | Path) -> Path:
     path = Path(run_dir) / "config.toml"
+    if not Path(run_dir).is_dir():
+        raise CheckpointError(f"{run_dir} is not a run directory (no such folder)")
     if not path.is_file():
         raise CheckpointError(f"{run_dir} is not a run directory: {path.name} is missing")
     return path
 
 
+def _run_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Any:
+    """The saved config of a run; a damaged ``config.toml`` is named in the error."""
+    path = _config_file(run_dir)
+    try:
+        return load_run_config(path, overrides)
+    except ConfigError as exc:
+        text = str(exc)
+        if str(path) in text or "--set" in text or any(o.split("=", 1)[0].strip() in text for o in overrides):
+            raise
+        raise ConfigError(f"{path}: {text}") from None
+
+
 def load_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> tuple[Task, nn.Module]:
     """Rebuild the task (with its fitted artifacts) and the trained model from ``run_dir``."""
-    cfg = load_run_config(_config_file(run_dir), overrides)
+    cfg = _run_config(run_dir, overrides)
     run = RunDir(run_dir)
     task = get_task(cfg.task)(cfg)
     pipeline.load_artifacts(task, run)
