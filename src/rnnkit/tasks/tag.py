@@ -222,6 +222,10 @@ class TagTask(Task):
         if train.targets is None:
             raise DataError(f"{train.where}: the training sentences need tags")
         tags = sorted({t for tags in train.targets for t in tags} | self._file_tags)
+        seen = sorted({t for tags in train.targets for t in tags})
+        if len(seen) < 2:
+            raise DataError(f"{train.where}: the training data has a single tag ({seen[0] if seen else 'none'!r}); "
+                            "a tagger needs at least two tags to learn (is the tag column missing?)")
         words = [[t.lower() for t in s] for s in train.inputs] if d.lowercase else train.inputs
         chars = (Vocab.build((list(t) for s in train.inputs for t in s), bos=None, eos=None)
                  if d.char_features else None)
