@@ -124,9 +124,11 @@ def _sample(task: Any, model: Any, examples: Any, folder: Path) -> list[Path]:
         return []
     path = folder / "sample.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    if task.name == "generate":
-        text = "\n\n".join(f"--- {label} ---\n{task.generate(model, condition=label, length=200)}"
-                           for label in list(getattr(task.artifacts, "conditions", []))[:4])
+    if task.name == "generate" and task.artifacts.labels is not None:
+        text = "\n\n".join(f"--- {label} ---\n{task.generate(model, condition=label, length=100)}"
+                           for label in task.artifacts.labels[:4])
+    elif task.name == "generate":  # a vector condition: the task's default condition
+        text = task.generate(model, length=100)
     else:
         text = task.generate(model, length=400)
     path.write_text(text + "\n", encoding="utf-8")
