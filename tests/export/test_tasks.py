@@ -244,3 +244,82 @@ def test_tag_emissions_and_viterbi(tmp_path, char_encoder):
     _same_rows(rt.load(onnx_dir).predict(new), run.predict(new))
     (tmp_path / "new.txt").write_text("\n\n".join(" ".join(s) for s in new) + "\n")
     _same_rows(rt.load(onnx_dir).predict(tmp_path / "new.txt"), run.predict(tmp_path / "new.txt"))
+
+
+@pytest.mark.parametrize("cell,attention,bi", [("lstm", "additive", True), ("gru", "general", False),
+                                               ("lstm", "none", False)])
+def test_seq2seq_encoder_and_decoder_step(tmp_path, cell, attention, bi):
+    rng = np.random.default_rng(0)
+    letters = "abcdefg"
+    src = ["".join(rng.choice(list(letters), rng.integers(2, 7))) for _ in range(80)]
+    pairs = [(" ".join(s), " ".join(reversed(s))) for s in src]
+    settings = {**FAST, "model.cell": cell, "model.attention": attention, "model.bidirectional_encoder": bi,
+                "model.num_layers": 2, "model.input_feeding": attention != "none"}
+    # through the runner without plots: a 2-step model may decode empty outputs, which the
+    # attention heatmap of rnnkit.fit's plots refuses (a viz matter, not the export's)
+    from rnnkit.api import _settings
+    from rnnkit.tasks import runner
+
+    cfg = runner.load_run_config("seq2seq", _settings(settings))
+    task = runner.get_task("seq2seq")(cfg)
+    runner.train(cfg, tmp_path / "run", quiet=True,
+                 given={"train": task.from_memory([p for p, _ in pairs], [t for _, t in pairs])})
+    run = rnnkit.load(tmp_path / "run")
+    onnx_dir, ts_dir = _both(run, tmp_path, "s2s")
+    m = run.model
+    Vs = m._config.src_vocab_size
+    srcs = torch.randint(4, Vs, (3, 8))
+    lengths = torch.tensor([8, 3, 5])
+    with torch.no_grad():
+        memory = m.encode(srcs, lengths)
+    n = 2 if cell == "lstm" else 1
+    states = memory.state if cell == "lstm" else (memory.state,)
+    _check_graph(onnx_dir, ts_dir, "encoder", {"src": srcs, "src_lengths": lengths}, [memory.outputs, *states])
+    dec = m.initial_decoder_state(memory)
+    dec = dec._replace(feed=torch.randn(3, m._config.hidden_size))
+    tokens = torch.tensor([1, 5, 6])
+    with torch.no_grad():
+        logits, new, weights = m.decode_step(tokens, dec, memory)
+    new_states = new.rnn if cell == "lstm" else (new.rnn,)
+    names = ["tokens", "h0", "c0"][: 1 + n] + ["feed", "memory", "src_lengths"]
+    feeds = dict(zip(names, [tokens, *states, dec.feed, memory.outputs, lengths]))
+    expected = [logits, *new_states, new.feed] + ([weights] if weights is not None else [])
+    _check_graph(onnx_dir, ts_dir, "decoder_step", feeds, expected)
+    sources = ["a b c", "g f e d c", "b"]
+    _same_rows(rt.load(onnx_dir).predict(sources), run.predict(sources))
+
+
+@pytest.mark.parametrize("mode,cell", [("init", "lstm"), ("both", "gru"), ("input", "lstm")])
+def test_generate_condition_and_step_graphs(tmp_path, mode, cell):
+    rng = np.random.default_rng(0)
+    texts, labels = [], []
+    for _ in range(80):
+        y = str(rng.choice(["pos", "neg"]))
+        texts.append(("a fine good film" if y == "pos" else "a dull bad film") + " indeed")
+        labels.append(y)
+    run = rnnkit.fit("generate", texts, labels, out=tmp_path / "run",
+                     settings={**FAST, "model.cell": cell, "model.condition_mode": mode, "model.num_layers": 2})
+    onnx_dir, ts_dir = _both(run, tmp_path, "gen")
+    m = run.model
+    cond_ids = torch.tensor([0, 1, 1])
+    with torch.no_grad():
+        cond, state, extra = m._start(cond_ids, None)
+    n = 2 if cell == "lstm" else 1
+    if state is None:
+        state = tuple(torch.zeros(2, 3, 9) for _ in range(n))
+    states = state if cell == "lstm" else (state,)
+    states = tuple(states) if isinstance(states, tuple) else (states,)
+    _check_graph(onnx_dir, ts_dir, "condition", {"condition": cond_ids}, [cond, *states])
+    ids = torch.tensor([3, 4, 5])
+    with torch.no_grad():
+        logits, new = m.stream(ids, cond_ids, state if cell == "lstm" else states[0])
+    new = new if cell == "lstm" else (new,)
+    names = ["ids"] + (["cond"] if mode != "init" else []) + ["h0", "c0"][:n]
+    feeds = dict(zip(names, [ids, *((cond,) if mode != "init" else ()), *states]))
+    _check_graph(onnx_dir, ts_dir, "step", feeds, [logits, *new])
+    model = rt.load(onnx_dir)
+    for condition, guidance in (("pos", 0.0), ("neg", 1.5)):
+        want = run.generate(condition=condition, length=12, temperature=0, guidance=guidance)
+        assert model.generate(condition, length=12, temperature=0, guidance=guidance) == want
+    assert model.generate("pos", prime="a", length=5, temperature=0) == \
+        run.generate(condition="pos", prime="a", length=5, temperature=0)

@@ -14,7 +14,8 @@ from torch import nn
 
 from rnnkit.errors import ConfigError
 from rnnkit.export.graphs import (
-    EmissionsGraph, FeedForwardGraph, Graph, LMSequenceGraph, LMStepGraph, ManyToOneGraph,
+    EmissionsGraph, FeedForwardGraph, GeneratorConditionGraph, GeneratorStepGraph, Graph, LMSequenceGraph, LMStepGraph, ManyToOneGraph, Seq2SeqDecoderStepGraph,
+    Seq2SeqEncoderGraph,
 )
 
 FORMATS = ("onnx", "torchscript")
@@ -63,6 +64,10 @@ def _output_axes(graph: Graph) -> dict[str, dict[int, str]]:
             axes[name] = {0: "batch", 1: "time"}
         elif name == "emissions":
             axes[name] = {0: "batch", 1: "time"}
+        elif name == "cond":
+            axes[name] = {0: "batch"}
+        elif name in ("memory", "attention"):
+            axes[name] = {0: "batch", 1: "src_time"}
         else:
             axes[name] = {0: "batch"}
     return axes
@@ -76,7 +81,8 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
     from rnnkit.nn.recurrent import Recurrent
 
     name = task.name
-    rnn = getattr(model, "rnn", None) or getattr(getattr(model, "encoder", None), "rnn", None)
+    rnn = getattr(model, "rnn", None) or getattr(getattr(model, "encoder", None), "rnn", None) \
+        or getattr(model, "decoder", None)
     if rnn is not None and not isinstance(rnn, Recurrent):
         raise ConfigError(f"rnnkit export handles RNN/LSTM/GRU (Recurrent) layers; this model's recurrent "
                           f"layer is a {type(rnn).__name__}, which has no export path yet")
@@ -92,10 +98,14 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
             return {"model": ManyToOneGraph(model)}
     if name == "lm" and isinstance(model, LanguageModel):
         return {"sequence": LMSequenceGraph(model), "step": LMStepGraph(model)}
+    if name == "generate" and hasattr(model, "condition_embedding"):
+        return {"condition": GeneratorConditionGraph(model), "step": GeneratorStepGraph(model)}
+    if name == "seq2seq" and hasattr(model, "decode_step"):
+        return {"encoder": Seq2SeqEncoderGraph(model), "decoder_step": Seq2SeqDecoderStepGraph(model)}
     if name == "tag" and hasattr(model, "char_features"):
         return {"model": EmissionsGraph(model)}
     raise ConfigError(f"rnnkit export does not handle {name!r} runs with {type(model).__name__} yet "
-                      "(exportable: classify, regress, forecast (rnn and feedforward), lm, tag; "
+                      "(exportable: classify, regress, forecast (rnn and feedforward), lm, tag, seq2seq, generate; "
                       "see docs/architecture.md)")
 
 
@@ -111,9 +121,9 @@ def _export_onnx(graph: Graph, example: tuple, path: Path, opset: int) -> None:
     for name in graph.inputs:
         axes = dyn.get(name, {})
         dynamic_shapes.append({i: dims.setdefault(label, Dim(label, min=1)) for i, label in axes.items()} or None)
-    n_states = len(getattr(graph, "state_in", ()))
-    if n_states:  # forward(..., *states): torch.export sees the states as one tuple argument
-        dynamic_shapes = dynamic_shapes[:-n_states] + [tuple(dynamic_shapes[-n_states:])]
+    start = graph.vararg_from
+    if start is not None:  # forward(..., *rest): torch.export sees the rest as one tuple argument
+        dynamic_shapes = dynamic_shapes[:start] + [tuple(dynamic_shapes[start:])]
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
@@ -144,7 +154,8 @@ def _plain(value: Any) -> Any:
 
 
 def _model_info(model: nn.Module) -> dict[str, Any]:
-    rnn = getattr(model, "rnn", None) or getattr(getattr(model, "encoder", None), "rnn", None)
+    rnn = getattr(model, "rnn", None) or getattr(getattr(model, "encoder", None), "rnn", None) \
+        or getattr(model, "decoder", None)
     info: dict[str, Any] = {"class": type(model).__name__, "config": _plain(model._config)}
     if rnn is not None:
         info["recurrent"] = {"cell": rnn.cell, "hidden_size": rnn.hidden_size, "num_layers": rnn.num_layers,
@@ -187,8 +198,9 @@ def export_run(run: Any, out: str | Path | None = None, *, format: str = "onnx",
         import onnx
 
         manifest["onnx_version"] = onnx.__version__
-    if hasattr(run.task.config, "generate"):
-        manifest["generate"] = _plain(run.task.config.generate)
+    for section in ("generate", "decode"):
+        if hasattr(run.task.config, section):
+            manifest[section] = _plain(getattr(run.task.config, section))
     extra = _task_extras(run.task, model)
     if extra:
         manifest["extras"] = extra

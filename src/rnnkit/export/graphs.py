@@ -24,6 +24,8 @@ class Graph(nn.Module):
 
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
+    #: index of the first input that ``forward`` takes through ``*args`` (torch.export sees them as one tuple)
+    vararg_from: int | None = None
 
     def example(self, batch: int, steps: int) -> tuple[Tensor, ...]:
         raise NotImplementedError
@@ -134,6 +136,7 @@ class LMSequenceGraph(_StateGraph):
 
     def __init__(self, model: LanguageModel) -> None:
         super().__init__(model, model.rnn)
+        self.vararg_from = 2
         self.inputs = ("ids", "lengths", *self.state_in)
         self.outputs = ("logits", *self.state_out)
 
@@ -157,6 +160,7 @@ class LMStepGraph(_StateGraph):
 
     def __init__(self, model: LanguageModel) -> None:
         super().__init__(model, model.rnn)
+        self.vararg_from = 1
         self.inputs = ("ids", *self.state_in)
         self.outputs = ("logits", *self.state_out)
 
@@ -178,6 +182,7 @@ class RecurrentGraph(_StateGraph):
 
     def __init__(self, rnn: nn.Module) -> None:
         super().__init__(rnn, rnn)
+        self.vararg_from = 2
         self.inputs = ("x", "lengths", *self.state_in)
         self.outputs = ("output", *self.state_out)
 
@@ -227,3 +232,146 @@ class EmissionsGraph(Graph):
         if self.has_chars:
             out["chars"] = {0: "batch", 1: "time", 2: "width"}
         return out
+
+
+def _attend(model: nn.Module, h: Tensor, memory: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+    """``Seq2Seq._attend`` for one step without the attention's eager value checks."""
+    att = model.attention
+    scores = att.score(h.unsqueeze(1), memory)  # (B, 1, Ts)
+    live = torch.arange(memory.shape[1], device=memory.device).unsqueeze(0) < lengths.unsqueeze(1)
+    scores = scores.masked_fill(~live.unsqueeze(1), float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    context = torch.bmm(weights, memory).squeeze(1)
+    return torch.tanh(model.combine(torch.cat([h, context], dim=-1))), weights.squeeze(1)
+
+
+class Seq2SeqEncoderGraph(_StateGraph):
+    """``(src (B, Ts), src_lengths (B,)) -> (memory (B, Ts, dirs*H), h0[, c0])``: the encoder
+    outputs the decoder attends over and the decoder's initial state (after the bridge)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model, model.decoder)
+        self.inputs = ("src", "src_lengths")
+        self.outputs = ("memory", *self.state_in)
+
+    def forward(self, src: Tensor, src_lengths: Tensor):
+        m = self.model
+        outputs, state = m.encoder(m.src_embedding(src), None, src_lengths)
+        states = self._flat(state) if m.encoder.cell == "lstm" else (state,)
+        if m.bridge is not None:
+            L = m._config.num_layers
+
+            def join(s: Tensor) -> Tensor:
+                s = s.reshape(L, 2, s.shape[1], s.shape[2])
+                return torch.tanh(m.bridge(torch.cat([s[:, 0], s[:, 1]], dim=-1)))
+
+            states = tuple(join(s) for s in states)
+        return (outputs, *states)
+
+    def example(self, batch: int, steps: int):
+        V = self.model._config.src_vocab_size
+        return torch.randint(0, V, (batch, steps)), torch.full((batch,), steps, dtype=torch.int64)
+
+    def dynamic(self):
+        return {"src": {0: "batch", 1: "src_time"}, "src_lengths": {0: "batch"}}
+
+
+class Seq2SeqDecoderStepGraph(_StateGraph):
+    """``(tokens (B,), h[, c], feed (B, H), memory (B, Ts, M), src_lengths (B,)) ->
+    (logits (B, V), h_n[, c_n], feed_out (B, H), attention (B, Ts))``: one decoder step with
+    the recurrent state, the input-feeding vector and the attention memory passed explicitly.
+    Without attention the ``attention`` output is zeros (B, Ts)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model, model.decoder)
+        self.vararg_from = 1
+        self.inputs = ("tokens", *self.state_in, "feed", "memory", "src_lengths")
+        self.outputs = ("logits", *self.state_out, "feed_out", "attention")
+
+    def forward(self, tokens: Tensor, *rest: Tensor):
+        m = self.model
+        n = len(self.state_in)
+        states, feed, memory, src_lengths = rest[:n], rest[n], rest[n + 1], rest[n + 2]
+        x = m.tgt_embedding(tokens)
+        if m._config.input_feeding:
+            x = torch.cat([x, feed], dim=-1)
+        out, state = m.decoder(x.unsqueeze(1), self._state(states), None)
+        h = out[:, 0]
+        if m.attention is None:
+            attentional = h
+            weights = memory[:, :, 0] * 0.0 + (src_lengths.unsqueeze(1) * 0).to(memory.dtype)
+        else:
+            attentional, weights = _attend(m, h, memory, src_lengths)
+        return (m.output(attentional), *self._flat(state), attentional, weights)
+
+    def example(self, batch: int, steps: int):
+        cfg = self.model._config
+        M = self.model.encoder.output_size
+        return (torch.randint(0, cfg.tgt_vocab_size, (batch,)), *self.zero_state(batch),
+                torch.zeros(batch, cfg.hidden_size), torch.randn(batch, steps, M),
+                torch.full((batch,), steps, dtype=torch.int64))
+
+    def dynamic(self):
+        return {"tokens": {0: "batch"}, **self.dynamic_state(), "feed": {0: "batch"},
+                "memory": {0: "batch", 1: "src_time"}, "src_lengths": {0: "batch"}}
+
+
+class GeneratorConditionGraph(_StateGraph):
+    """``(condition (B,) label ids or (B, condition_size) vectors) -> (cond (B, condition_dim),
+    h0[, c0])``: the embedded condition and the initial state it sets (zeros when
+    ``condition_mode = "input"``)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model, model.rnn)
+        self.inputs = ("condition",)
+        self.outputs = ("cond", *self.state_in)
+
+    def forward(self, condition: Tensor):
+        m = self.model
+        cond = m.condition_embedding(condition)
+        if m._config.condition_mode != "input":
+            state = m.initial_state(cond)
+            states = self._flat(state)
+        else:
+            r = self.rnn
+            zero = cond.new_zeros(r.num_layers, 1, r.hidden_size) * cond[:, :1].unsqueeze(0)
+            states = tuple(zero for _ in self.state_in)
+        return (cond, *states)
+
+    def example(self, batch: int, steps: int):
+        cfg = self.model._config
+        if cfg.condition == "label":
+            return (torch.randint(0, cfg.condition_size, (batch,)),)
+        return (torch.randn(batch, cfg.condition_size),)
+
+    def dynamic(self):
+        return {"condition": {0: "batch"}}
+
+
+class GeneratorStepGraph(_StateGraph):
+    """``(ids (B,)[, cond (B, condition_dim)], h0[, c0]) -> (logits (B, V), h_n[, c_n])``: one
+    token of the conditional generator (``cond`` is an input unless ``condition_mode = "init"``)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model, model.rnn)
+        self.vararg_from = 1
+        self.uses_cond = model._config.condition_mode != "init"
+        self.inputs = ("ids", *(("cond",) if self.uses_cond else ()), *self.state_in)
+        self.outputs = ("logits", *self.state_out)
+
+    def forward(self, ids: Tensor, *rest: Tensor):
+        m = self.model
+        cond, states = (rest[0], rest[1:]) if self.uses_cond else (None, rest)
+        x = m.embedding(ids).unsqueeze(1)
+        if cond is not None:
+            x = torch.cat([x, cond.unsqueeze(1)], dim=-1)
+        out, state = m.rnn(x, self._state(states), None)
+        return (m.output(out.squeeze(1)), *self._flat(state))
+
+    def example(self, batch: int, steps: int):
+        cfg = self.model._config
+        cond = (torch.randn(batch, cfg.condition_dim),) if self.uses_cond else ()
+        return (torch.randint(0, cfg.vocab_size, (batch,)), *cond, *self.zero_state(batch))
+
+    def dynamic(self):
+        return {"ids": {0: "batch"}, "cond": {0: "batch"}, **self.dynamic_state()}

@@ -47,7 +47,8 @@ def load(folder: str | Path, *, threads: int | None = 1) -> RuntimeModel:
     artifacts = json.loads((folder / "artifacts.json").read_text(encoding="utf-8"))
     artifacts = artifacts.get("artifacts", artifacts) if isinstance(artifacts, dict) else artifacts
     cls = {"classify": ClassifierModel, "regress": RegressorModel, "forecast": ForecastModel,
-           "lm": LanguageModel, "tag": TaggerModel}.get(manifest["task"])
+           "lm": LanguageModel, "tag": TaggerModel, "seq2seq": Seq2SeqModel,
+           "generate": GeneratorModel}.get(manifest["task"])
     if cls is None:
         raise RuntimeError_(f"rnnkit.runtime does not run {manifest['task']!r} exports")
     return cls(folder, manifest, artifacts, threads)
@@ -388,6 +389,147 @@ class LanguageModel(RuntimeModel):
                 last, state = out[0], out[1:]
         sep = "" if self.level == "char" else " "
         return prime + sep + self.decode(new)
+
+
+class GeneratorModel(RuntimeModel):
+    """``generate`` exports (one-to-many): :meth:`generate` writes a text for a condition (a
+    label, or numbers for a vector condition), with optional contrastive ``guidance`` away from
+    another condition, as ``rnnkit generate --condition`` does."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        a = self.artifacts
+        self.vocab, self.level, self.lower = _text.Vocab(a["vocab"]), a["level"], bool(a.get("lower"))
+        self.labels = a.get("labels")
+        self.step_inputs = [i["name"] for i in self.manifest["graphs"]["step"]["inputs"]]
+
+    def condition_array(self, condition: Any) -> np.ndarray:
+        if self.labels is not None:
+            if str(condition) not in self.labels:
+                raise RuntimeError_(f"condition {condition!r} is not one of the training labels {self.labels}")
+            return np.array([self.labels.index(str(condition))], dtype=np.int64)
+        values = [float(x) for x in (condition.split(",") if isinstance(condition, str) else condition)]
+        return np.array([values], dtype=np.float32)
+
+    def generate(self, condition: Any = None, prime: str | None = None, length: int | None = None,
+                 temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
+                 seed: int | None = None, guidance: float | None = None, away_from: Any = None) -> str:
+        g = self.manifest.get("generate", {})
+        condition = g.get("condition") if condition is None else condition
+        if condition is None:
+            if self.labels is None:
+                raise RuntimeError_("a vector condition is needed")
+            condition = self.labels[0]
+        guidance = g.get("guidance", 0.0) if guidance is None else guidance
+        away_from = g.get("away_from") if away_from is None else away_from
+        if guidance and away_from is None:
+            if self.labels is None or len(self.labels) != 2:
+                raise RuntimeError_(f"guidance={guidance} needs away_from, the condition to steer away from")
+            away_from = next(x for x in self.labels if x != str(condition))
+        prime = g.get("prime", "") if prime is None else prime
+        length = g.get("length", 200) if length is None else length
+        temperature = g.get("temperature", 1.0) if temperature is None else temperature
+        top_k = g.get("top_k") if top_k is None else top_k
+        top_p = g.get("top_p") if top_p is None else top_p
+        seed = g.get("seed") if seed is None else seed
+        cond = self.condition_array(condition)
+        if guidance:
+            cond = np.concatenate([cond, self.condition_array(away_from)])
+        cond_emb, *state = self.run("condition", {"condition": cond})
+        tok = _text.tokenizer({"level": self.level, "lower": self.lower, "punctuation": "split",
+                               "strip_html": self.level == "word"})
+        cut = self.data.get("max_len")
+        tokens = tok(prime)[: None if cut is None else cut + 1] if prime else []
+        ids = [self.vocab.bos_id, *self.vocab.encode(tokens).tolist()]
+        B = len(cond)
+        uses_cond = "cond" in self.step_inputs
+
+        def step(token: np.ndarray, st: list) -> tuple[np.ndarray, list]:
+            feeds = [token, *((cond_emb,) if uses_cond else ()), *st]
+            out = self.run("step", dict(zip(self.step_inputs, feeds)))
+            logits = out[0]
+            if guidance:
+                z = logits.astype(np.float32)
+                logp = z - z.max(-1, keepdims=True)
+                logp = logp - np.log(np.exp(logp).sum(-1, keepdims=True))
+                half = B // 2
+                logits = logp[:half] + guidance * (logp[:half] - logp[half:])
+            return logits, list(out[1:])
+
+        for i in ids:
+            last, state = step(np.full(B, i, dtype=np.int64), state)
+        rng = np.random.default_rng(seed)
+        new = []
+        for i in range(length):
+            t = int(_sample(last, temperature, top_k, top_p, rng)[0])
+            new.append(t)
+            if i + 1 < length:
+                last, state = step(np.full(B, t, dtype=np.int64), state)
+        sep = "" if self.level == "char" else " "
+        return sep.join(tokens + self.vocab.decode(new))
+
+
+# ----------------------------------------------------------------------------- seq2seq
+class Seq2SeqModel(RuntimeModel):
+    """``seq2seq`` exports: the encoder graph once, then the decoder-step graph (state, the
+    input-feeding vector and the attention memory passed in and out) greedily until eos.
+    ``predict`` takes source strings or a file (one source per line, or source<TAB>target) and
+    returns rows ``{line, source, prediction}``. Beam search is not in the runtime: it decodes
+    greedily whatever ``decode.beam_size`` the run has."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        a = self.artifacts
+        self.source, self.target = _text.Vocab(a["source"]), _text.Vocab(a["target"])
+        self.source_tokens = _text.tokenizer(a["tokenizers"]["source"])
+        self.target_level = a["tokenizers"]["target"].get("level", "word")
+        self.max_len = int(self.manifest.get("decode", {}).get("max_len", 50))
+        self.step_inputs = [i["name"] for i in self.manifest["graphs"]["decoder_step"]["inputs"]]
+
+    def translate_ids(self, sources: list[str], max_len: int | None = None) -> list[list[int]]:
+        max_len = self.max_len if max_len is None else max_len
+        enc = [self.source.encode(self.source_tokens(t)) for t in sources]
+        out: list[list[int]] = []
+        eos, pad, bos = self.target.eos_id, self.target.pad_id or 0, self.target.bos_id
+        for idx in _batches(len(enc)):
+            src, lengths = _pad([enc[i] for i in idx], np.int64)
+            memory, *state = self.run("encoder", {"src": src, "src_lengths": lengths})
+            B = len(src)
+            feed = np.zeros((B, self.recurrent["hidden_size"]), np.float32)
+            tokens = np.full(B, bos, dtype=np.int64)
+            finished = np.zeros(B, dtype=bool)
+            n = np.zeros(B, dtype=np.int64)
+            rows: list[list[int]] = [[] for _ in range(B)]
+            for _ in range(max_len):
+                res = self.run("decoder_step", dict(zip(self.step_inputs, (tokens, *state, feed, memory, lengths))))
+                logits, state, feed = res[0], res[1:-2], res[-2]
+                tokens = np.where(finished, pad, logits.argmax(-1)).astype(np.int64)
+                n += ~finished
+                for b in range(B):
+                    if not finished[b]:
+                        rows[b].append(int(tokens[b]))
+                finished |= tokens == eos
+                if finished.all():
+                    break
+            out.extend(r[:-1] if r and r[-1] == eos else r for r in rows)
+        return out
+
+    def predict(self, inputs: Any) -> list[dict[str, Any]]:
+        lines: list[int]
+        if isinstance(inputs, (str, Path)) and Path(inputs).is_file():
+            pairs = [(n, s.rstrip("\r")) for n, s in enumerate(_open_text(Path(inputs)).split("\n"), 1) if s.strip()]
+            swap = bool(self.data.get("swap"))
+            if "\t" in pairs[0][1]:
+                sources = [s.split("\t")[1 if swap else 0] for _, s in pairs]
+            else:
+                sources = [s for _, s in pairs]
+            lines = [n for n, _ in pairs]
+        else:
+            sources = [inputs] if isinstance(inputs, str) else list(inputs)
+            lines = list(range(1, len(sources) + 1))
+        joiner = "" if self.target_level == "char" else " "
+        return [{"line": line, "source": text, "prediction": joiner.join(self.target.decode(ids))}
+                for line, text, ids in zip(lines, sources, self.translate_ids(sources))]
 
 
 # ----------------------------------------------------------------------------- tagger
