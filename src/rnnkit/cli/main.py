@@ -273,10 +273,7 @@ INTERNAL_ERROR = 3  # exit status of a bug (the last-resort handler)
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse: usage error (2), --help/--version (0), already printed
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    args = parser.parse_args(argv)  # a usage error exits 2 with argparse's one-line message
     if args.command is None:
         parser.print_help()
         return 0
