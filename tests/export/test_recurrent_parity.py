@@ -104,7 +104,7 @@ def test_export_safe_path_has_no_sort_and_no_item():
     rnn = Recurrent("lstm", 3, 4, bidirectional=True).eval()
     graph = RecurrentGraph(rnn)
     b, t = torch.export.Dim("b", min=1), torch.export.Dim("t", min=1)
-    prog = torch.export.export(graph, graph.example(2, 4), dynamic_shapes=({0: b, 1: t}, {0: b}, ({1: b}, {1: b})))
+    prog = torch.export.export(graph, graph.example(2, 4), dynamic_shapes=({0: b, 1: t}, ({0: b}, {1: b}, {1: b})))
     ops = {str(n.target) for n in prog.graph.nodes if n.op == "call_function"}
     assert not any("sort" in o or o.startswith("aten.item") or "_local_scalar_dense" in o for o in ops), ops
     assert "rnnkit.recurrent_layer.default" in ops
@@ -115,3 +115,28 @@ def test_export_safe_path_has_no_sort_and_no_item():
         got = prog.module()(x, lengths, *state)
     torch.testing.assert_close(got[0], ref[0], atol=TOL, rtol=0)
     torch.testing.assert_close(got[1], ref[1][0], atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("cell,bi", CASES)
+def test_graph_without_lengths(tmp_path, cell, bi):
+    """No ``lengths`` input: whole sequences, no sequence_lens and no mask in the ONNX graph,
+    torch's fused kernel per layer in TorchScript."""
+    torch.manual_seed(0)
+    rnn = Recurrent(cell, 5, 7, num_layers=2, bidirectional=bi).eval()
+    graph = RecurrentGraph(rnn, with_lengths=False).eval()
+    example = graph.example(2, 4)
+    _export_onnx(graph, example, tmp_path / "g.onnx", 18)
+    _export_torchscript(graph, example, tmp_path / "g.pt")
+    sess, ts = ort.InferenceSession(str(tmp_path / "g.onnx")), torch.jit.load(str(tmp_path / "g.pt"))
+    assert not any(n.op_type in ("Where", "Less") for n in __import__("onnx").load(str(tmp_path / "g.onnx")).graph.node)
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(6, 1 if bi else 9, 5, generator=gen)
+    state = _state(cell, 2, 2 if bi else 1, 6, 7, gen)
+    with torch.no_grad():
+        out, final = rnn(x, state if cell == "lstm" else state[0])
+        ts_out = ts(x, *state)
+    final = final if cell == "lstm" else (final,)
+    got = sess.run(None, dict(zip(graph.inputs, [x.numpy(), *(s.numpy() for s in state)])))
+    for g, t, e in zip(got, ts_out, [out, *final]):
+        np.testing.assert_allclose(g, e.numpy(), atol=TOL, rtol=0)
+        np.testing.assert_allclose(t.numpy(), e.numpy(), atol=TOL, rtol=0)

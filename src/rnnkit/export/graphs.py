@@ -178,21 +178,24 @@ class LMStepGraph(_StateGraph):
 
 class RecurrentGraph(_StateGraph):
     """A bare :class:`~rnnkit.nn.recurrent.Recurrent`: ``(x (B, T, D), lengths, h0[, c0]) ->
-    (output, h_n[, c_n])`` (benchmarks and the parity tests of the core)."""
+    (output, h_n[, c_n])``, or without ``lengths`` (every sequence whole: no mask in the graph,
+    the leanest streaming step). Benchmarks and the parity tests of the core."""
 
-    def __init__(self, rnn: nn.Module) -> None:
+    def __init__(self, rnn: nn.Module, with_lengths: bool = True) -> None:
         super().__init__(rnn, rnn)
-        self.vararg_from = 2
-        self.inputs = ("x", "lengths", *self.state_in)
+        self.with_lengths = with_lengths
+        self.vararg_from = 1
+        self.inputs = ("x", *(("lengths",) if with_lengths else ()), *self.state_in)
         self.outputs = ("output", *self.state_out)
 
-    def forward(self, x: Tensor, lengths: Tensor, *states: Tensor):
+    def forward(self, x: Tensor, *rest: Tensor):
+        lengths, states = (rest[0], rest[1:]) if self.with_lengths else (None, rest)
         out, state = self.rnn(x, self._state(states), lengths)
         return (out, *self._flat(state))
 
     def example(self, batch: int, steps: int):
-        return (torch.randn(batch, steps, self.rnn.input_size), torch.full((batch,), steps, dtype=torch.int64),
-                *self.zero_state(batch))
+        lengths = (torch.full((batch,), steps, dtype=torch.int64),) if self.with_lengths else ()
+        return (torch.randn(batch, steps, self.rnn.input_size), *lengths, *self.zero_state(batch))
 
     def dynamic(self):
         return {"x": {0: "batch", 1: "time"}, "lengths": {0: "batch"}, **self.dynamic_state()}

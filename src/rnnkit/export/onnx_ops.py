@@ -19,7 +19,7 @@ def _reorder(w, mode: str, hidden: int):
     return blocks[0] if len(blocks) == 1 else op.Concat(*blocks, axis=0)
 
 
-def recurrent_layer(x, lengths, h0, c0, weights, mode: str, bidirectional: bool, has_bias: bool):
+def recurrent_layer(x, lengths, h0, c0, weights, mode: str, bidirectional: bool, has_bias: bool, masked: bool):
     hidden = h0.shape[2]
     dirs = 2 if bidirectional else 1
     per = 4 if has_bias else 2
@@ -34,7 +34,7 @@ def recurrent_layer(x, lengths, h0, c0, weights, mode: str, bidirectional: bool,
     R = Rs[0] if dirs == 1 else op.Concat(*Rs, axis=0)
     B = None if not has_bias else (Bs[0] if dirs == 1 else op.Concat(*Bs, axis=0))
     xt = op.Transpose(x, perm=[1, 0, 2])  # (T, B, D)
-    seq_lens = op.Cast(lengths, to=6)  # int32
+    seq_lens = op.Cast(lengths, to=6) if masked else None  # int32; none when every sequence is whole
     direction = "bidirectional" if bidirectional else "forward"
     if mode == "lstm":
         Y, Y_h, Y_c = op.LSTM(xt, W, R, B, seq_lens, h0, c0, direction=direction, hidden_size=hidden)
@@ -50,7 +50,9 @@ def recurrent_layer(x, lengths, h0, c0, weights, mode: str, bidirectional: bool,
     Y = op.Transpose(Y, perm=[2, 0, 1, 3])
     shape = op.Concat(op.Shape(Y, start=0, end=2), op.Constant(value_ints=[dirs * hidden]), axis=0)
     Y = op.Reshape(Y, shape)
-    steps = op.Range(op.Constant(value_int=0), op.Shape(Y, start=1, end=2)[0] if False else op.Squeeze(op.Shape(Y, start=1, end=2), [0]), op.Constant(value_int=1))
+    if not masked:
+        return Y, Y_h, Y_c
+    steps = op.Range(op.Constant(value_int=0), op.Squeeze(op.Shape(Y, start=1, end=2), [0]), op.Constant(value_int=1))
     live = op.Less(op.Unsqueeze(steps, [0]), op.Unsqueeze(op.Cast(lengths, to=7), [1]))  # (B, T)
     Y = op.Where(op.Unsqueeze(live, [2]), Y, op.CastLike(op.Constant(value_float=0.0), Y))
     return Y, Y_h, Y_c

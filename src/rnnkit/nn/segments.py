@@ -152,14 +152,18 @@ def _eager_layer(x: Tensor, lengths: Tensor, h0: Tensor, c0: Tensor, weights: li
 
 @torch.library.custom_op("rnnkit::recurrent_layer", mutates_args=())
 def recurrent_layer(x: Tensor, lengths: Tensor, h0: Tensor, c0: Tensor, weights: list[Tensor], mode: str,
-                    bidirectional: bool, has_bias: bool) -> tuple[Tensor, Tensor, Tensor]:
+                    bidirectional: bool, has_bias: bool, masked: bool) -> tuple[Tensor, Tensor, Tensor]:
     """One layer (both directions) over ``x`` (B, T, D) batch first → ``(output (B, T, dirs*H),
-    h_n (dirs, B, H), c_n (dirs, B, H))``; ``c0``/``c_n`` are unused zeros unless ``mode='lstm'``."""
+    h_n (dirs, B, H), c_n (dirs, B, H))``; ``c0``/``c_n`` are unused zeros unless ``mode='lstm'``.
+    ``masked=False``: every sequence has all T steps (``lengths`` is ignored; the ONNX node then
+    has no ``sequence_lens`` and no mask)."""
+    if not masked:
+        lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.int64, device=x.device)
     return _eager_layer(x, lengths, h0, c0, weights, mode, bidirectional, has_bias)
 
 
 @recurrent_layer.register_fake
-def _(x, lengths, h0, c0, weights, mode, bidirectional, has_bias):
+def _(x, lengths, h0, c0, weights, mode, bidirectional, has_bias, masked):
     dirs = 2 if bidirectional else 1
     return x.new_empty((x.shape[0], x.shape[1], dirs * h0.shape[2])), torch.empty_like(h0), torch.empty_like(c0)
 
@@ -190,7 +194,18 @@ def _scripted_direction(x: Tensor, lengths: Tensor, h: Tensor, c: Tensor, w_ih: 
 
 
 def _scripted_layer(x: Tensor, lengths: Tensor, h0: Tensor, c0: Tensor, weights: List[Tensor], mode: str,
-                    bidirectional: bool, has_bias: bool) -> Tuple[Tensor, Tensor, Tensor]:
+                    bidirectional: bool, has_bias: bool, masked: bool) -> Tuple[Tensor, Tensor, Tensor]:
+    if not masked:  # every sequence is whole: torch's fused kernel over the layer
+        if mode == "lstm":
+            res = torch.lstm(x, [h0, c0], weights, has_bias, 1, 0.0, False, bidirectional, True)
+            return res[0], res[1], res[2]
+        if mode == "gru":
+            out, h = torch.gru(x, h0, weights, has_bias, 1, 0.0, False, bidirectional, True)
+        elif mode == "rnn_tanh":
+            out, h = torch.rnn_tanh(x, h0, weights, has_bias, 1, 0.0, False, bidirectional, True)
+        else:
+            out, h = torch.rnn_relu(x, h0, weights, has_bias, 1, 0.0, False, bidirectional, True)
+        return out, h, c0
     T = x.shape[1]
     steps = torch.arange(T, device=x.device).unsqueeze(0)
     lens = lengths.unsqueeze(1)
@@ -239,10 +254,9 @@ def export_mode() -> bool:
 def run_export_safe(rec, x: Tensor, hx, lengths: Tensor | None):
     """``rec`` over ``x`` (B, T, D) one layer at a time, with no sort, no host sync and no
     ``.item()``: the path every graph capture takes. ``lengths`` None means all T."""
-    B, T = x.shape[0], x.shape[1]
-    if lengths is None:
-        lengths = torch.full((B,), T, dtype=torch.int64, device=x.device) if not torch.jit.is_tracing() \
-            else x.new_ones((B,), dtype=torch.int64) * x.shape[1]
+    masked = lengths is not None
+    if lengths is None:  # a placeholder the layers ignore (masked=False)
+        lengths = x.new_ones((x.shape[0],), dtype=torch.int64)
     lengths = lengths.to(torch.int64)
     is_lstm = rec.cell == "lstm"
     h_all, c_all = (hx[0], hx[1]) if is_lstm else (hx, torch.zeros_like(hx))
@@ -255,9 +269,10 @@ def run_export_safe(rec, x: Tensor, hx, lengths: Tensor | None):
         w = weights[layer * dirs * per:(layer + 1) * dirs * per]
         h0, c0 = h_all[layer * dirs:(layer + 1) * dirs], c_all[layer * dirs:(layer + 1) * dirs]
         if tracing:
-            out, h, c = scripted_layer()(layer_in, lengths, h0, c0, w, mode, rec.bidirectional, rec.bias)
+            out, h, c = scripted_layer()(layer_in, lengths, h0, c0, w, mode, rec.bidirectional, rec.bias, masked)
         else:
-            out, h, c = torch.ops.rnnkit.recurrent_layer(layer_in, lengths, h0, c0, w, mode, rec.bidirectional, rec.bias)
+            out, h, c = torch.ops.rnnkit.recurrent_layer(layer_in, lengths, h0, c0, w, mode, rec.bidirectional,
+                                                         rec.bias, masked)
         hs.append(h)
         cs.append(c)
         layer_in = out
