@@ -131,6 +131,12 @@ def _export_onnx(graph: Graph, example: tuple, path: Path, opset: int) -> None:
             output_names=list(graph.outputs), opset_version=opset, custom_translation_table=translation_table(),
             verbose=False, external_data=False,
         )
+    # fold the weight reordering (torch gate order -> ONNX) into the initializers: the default
+    # size limits leave large weights' Slice/Concat in the graph, run at every call, and keep
+    # the LSTM/GRU weights out of reach of int8 quantization
+    import onnxscript.optimizer
+
+    onnxscript.optimizer.optimize(program.model, input_size_limit=1 << 28, output_size_limit=1 << 28)
     program.save(str(path), external_data=False)
 
 

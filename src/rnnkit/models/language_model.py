@@ -142,11 +142,14 @@ class TokenGenerator(Model):
                 return wanted + guidance * (wanted - away)
 
             rnn = self.rnn
-            if isinstance(rnn, Recurrent) and not rnn.bidirectional:
+            rows = prime_ids.shape[0] * (2 if guidance else 1)
+            if isinstance(rnn, Recurrent) and not rnn.bidirectional and rows <= 16:
                 # The fast step: everything was checked on the prompt above, so each token runs
                 # embedding -> cell ops -> output layer with no validation, no dropout calls and
                 # no fused-kernel set-up (a one-step oneDNN/cuDNN call costs several times the
-                # arithmetic of a 1-layer LSTM-256 step). Equal to _run to float rounding.
+                # arithmetic of a 1-layer LSTM-256 step). Equal to _run to float rounding. Up to
+                # 16 rows: from about 32 rows on the fused kernel's batched GEMMs win
+                # (benchmarks/inference_speed.py, "rnnkit step" vs "rnnkit eager").
                 embedding, output = self.embedding, self.output
 
                 def step(tok: Tensor, st: Any) -> tuple[Tensor, Any]:
