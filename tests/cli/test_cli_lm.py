@@ -86,7 +86,7 @@ def test_resume_continues_an_interrupted_run(tmp_path, text_file, capsys):
         (["train", "shakespeare-quick", "--set", "nope=1"], "unknown config key nope"),
         (["train", "shakespeare-quick", "--set", "train.max_steps=abc"], "train.max_steps must be int or none; got 'abc'"),
         (["train", "no-such-recipe"], "no config file, task or built-in recipe named 'no-such-recipe'"),
-        (["evaluate", "/nonexistent/run"], "/nonexistent/run is not a run directory: config.toml is missing"),
+        (["evaluate", "/nonexistent/run"], "/nonexistent/run is not a run directory (no such folder)"),
     ],
 )
 def test_user_errors_exit_2_with_one_line(argv, message, capsys):

@@ -34,9 +34,9 @@ from torch import nn
 
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks.splits import random_split
-from rnnkit.train import Objective
+from rnnkit.train import Objective, TrainConfig
 
-__all__ = ["Examples", "Artifacts", "DataSection", "PreparedData", "Task", "check_fraction"]
+__all__ = ["Examples", "Artifacts", "DataSection", "TaskConfig", "PreparedData", "Task", "check_fraction"]
 
 
 def check_fraction(value: float, key: str) -> None:
@@ -63,10 +63,26 @@ class DataSection:
 
     def __post_init__(self) -> None:
         check_fraction(self.val_fraction, "data.val_fraction")
-        if self.batch_size < 1:
-            raise ConfigError(f"data.batch_size must be >= 1; got {self.batch_size}")
+        self.require_positive("batch_size")
         if not 0 <= self.split_seed < 2**63:
             raise ConfigError(f"data.split_seed must be in 0..2**63-1; got {self.split_seed}")
+
+    def require_positive(self, *names: str) -> None:
+        """Each ``data.<name>`` must be >= 1 (or unset, for the optional ones)."""
+        for name in names:
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"data.{name} must be >= 1; got {value}")
+
+
+@dataclass
+class TaskConfig:
+    """The top level every task's config shares: ``task`` (its name) and ``[train]``.
+    A task type's ``Config`` subclasses it and adds ``[data]``, ``[model]`` and any table
+    of its own (``[decode]``, ``[generate]``)."""
+
+    task: str = ""
+    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 @dataclass

@@ -33,9 +33,8 @@ from rnnkit.data.sources.containers import encode_labels, label_names
 from rnnkit.data.sources.textclass import _SPLIT_NAMES, detect_format
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.tasks import _sequences as seq
-from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task
+from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig
 from rnnkit.tasks.registry import register
-from rnnkit.train import TrainConfig
 
 TEXT_FORMATS = ("csv", "tsv", "jsonl")
 
@@ -59,18 +58,14 @@ class ClassifyData(DataSection):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("min_freq", "max_vocab", "max_len"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"data.{name} must be >= 1; got {value}")
+        self.require_positive("min_freq", "max_vocab", "max_len")
 
 
 @dataclass
-class ClassifyConfig:
+class ClassifyConfig(TaskConfig):
     task: str = "classify"
     data: ClassifyData = field(default_factory=ClassifyData)
     model: seq.ClassifierModel = field(default_factory=seq.SequenceClassifierConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 @dataclass

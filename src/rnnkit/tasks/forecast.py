@@ -32,10 +32,9 @@ from rnnkit.data.scalers import MinMaxScaler, StandardScaler, scaler_from_dict
 from rnnkit.data.sources import load_etth1, read_csv_series
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks import _sequences as seq
-from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, check_fraction
+from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig, check_fraction
 from rnnkit.tasks.registry import register
 from rnnkit.tasks.regress import time_column_arg
-from rnnkit.train import TrainConfig
 
 
 @dataclass
@@ -55,17 +54,14 @@ class ForecastData(DataSection):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_fraction(self.test_fraction, "data.test_fraction")
-        for name in ("input_len", "horizon", "stride"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"data.{name} must be >= 1; got {getattr(self, name)}")
+        self.require_positive("input_len", "horizon", "stride")
 
 
 @dataclass
-class ForecastConfig:
+class ForecastConfig(TaskConfig):
     task: str = "forecast"
     data: ForecastData = field(default_factory=ForecastData)
     model: seq.RegressorModel = field(default_factory=seq.SequenceRegressorConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 @dataclass

@@ -30,10 +30,9 @@ from rnnkit.data.sources import load_imdb, read_table
 from rnnkit.data.sources.containers import encode_labels, label_names
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models import ConditionalGenerator, ConditionalGeneratorConfig
-from rnnkit.tasks.base import DataSection, Examples, Task
+from rnnkit.tasks.base import DataSection, Examples, Task, TaskConfig
 from rnnkit.tasks.lm import LMArtifacts, LMGenerate, TokenObjective, row_scores, score_row, text_artifacts, token_nll
 from rnnkit.tasks.registry import register
-from rnnkit.train import TrainConfig
 
 __all__ = ["GenerateData", "GenerateDefaults", "GenerateConfig", "GenerateArtifacts", "GenerateTask"]
 
@@ -56,13 +55,10 @@ class GenerateData(DataSection):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.min_freq < 1:
-            raise ConfigError(f"data.min_freq must be >= 1; got {self.min_freq}")
+        self.require_positive("min_freq", "max_len")
         if self.max_size is not None and self.max_size < 5:
             raise ConfigError(f"data.max_size must be >= 5 (the 4 special tokens and one more) or none; "
                               f"got {self.max_size}")
-        if self.max_len is not None and self.max_len < 1:
-            raise ConfigError(f"data.max_len must be >= 1 or none; got {self.max_len}")
         if self.dataset is not None and self.condition_columns:
             raise ConfigError(f"data.condition_columns does not apply to data.dataset={self.dataset!r} "
                               "(its condition is the label)")
@@ -87,11 +83,10 @@ class GenerateDefaults(LMGenerate):
 
 
 @dataclass
-class GenerateConfig:
+class GenerateConfig(TaskConfig):
     task: str = "generate"
     data: GenerateData = field(default_factory=GenerateData)
     model: ConditionalGeneratorConfig = field(default_factory=ConditionalGeneratorConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
     generate: GenerateDefaults = field(default_factory=GenerateDefaults)
 
 

@@ -36,9 +36,9 @@ from rnnkit.data.sources import bundled_tinyshakespeare
 from rnnkit.data.tokenize import WordTokenizer
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models import LanguageModel, LanguageModelConfig
-from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task
+from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig
 from rnnkit.tasks.registry import register
-from rnnkit.train import MeanNLL, StepResult, TrainConfig
+from rnnkit.train import MeanNLL, StepResult
 
 __all__ = ["LMData", "LMGenerate", "LMConfig", "LMArtifacts", "LanguageModelTask", "token_nll"]
 
@@ -63,9 +63,7 @@ class LMData(DataSection):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("seq_len", "min_freq"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"data.{name} must be >= 1; got {getattr(self, name)}")
+        self.require_positive("seq_len", "min_freq")
         if self.eval_context < 0:
             raise ConfigError(f"data.eval_context must be >= 0; got {self.eval_context}")
         if self.max_size is not None and self.max_size < 4:
@@ -90,11 +88,10 @@ class LMGenerate:
 
 
 @dataclass
-class LMConfig:
+class LMConfig(TaskConfig):
     task: str = "lm"
     data: LMData = field(default_factory=LMData)
     model: LanguageModelConfig = field(default_factory=LanguageModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
     generate: LMGenerate = field(default_factory=LMGenerate)
 
 

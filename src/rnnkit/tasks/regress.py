@@ -30,9 +30,8 @@ from rnnkit.data import SequenceDataset
 from rnnkit.data.sources import read_csv_series, read_ucr
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks import _sequences as seq
-from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task
+from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig
 from rnnkit.tasks.registry import register
-from rnnkit.train import TrainConfig
 
 
 @dataclass
@@ -47,17 +46,15 @@ class RegressData(DataSection):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.input_len < 1:
-            raise ConfigError(f"data.input_len must be >= 1; got {self.input_len}")
+        self.require_positive("input_len")
 
 
 @dataclass
-class RegressConfig:
+class RegressConfig(TaskConfig):
     task: str = "regress"
     loss: Literal["mse", "mae"] = "mse"  # on the scaled targets
     data: RegressData = field(default_factory=RegressData)
     model: seq.RegressorModel = field(default_factory=seq.SequenceRegressorConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 @dataclass

@@ -35,6 +35,7 @@ __all__ = ["recipe_names", "recipe_description", "raw_config", "load_run_config"
 from rnnkit.tasks.report import write_report
 from rnnkit.train import FitResult, RunDir, Trainer, seed_everything
 from rnnkit.train import checkpoint as ckpt
+from rnnkit.train.contracts import StopReason
 from rnnkit.train.distributed import is_main_process
 from rnnkit.train.early_stopping import EarlyStopping
 from rnnkit.train.loop_state import LoopState
@@ -220,9 +221,9 @@ class RunResult:
     val_metrics: dict[str, float]
     test_metrics: dict[str, float]
     wall_time_s: float
-    task: Task
-    model: nn.Module
-    data: PreparedData
+    task: Task | None  # None only for `resume` of an already finished run
+    model: nn.Module | None
+    data: PreparedData | None
     already_finished: bool = False  # `resume` of a finished run: nothing was trained or written
 
 
@@ -349,8 +350,8 @@ def resume(run_dir: str | Path, overrides: Sequence[str] = (), **options: Any) -
         loop = LoopState.from_dict(state.get("loop") if isinstance(state, dict) else None, c.path / ckpt.STATE_FILE)
         reason = finished_reason(cfg, loop)
         if reason is not None and (path / "report.md").is_file():
-            fit = FitResult(loop.history, loop.global_step, len(loop.history), reason, None, c.path)  # type: ignore[arg-type]
-            return RunResult(path, fit, {}, {}, 0.0, None, None, None, already_finished=True)  # type: ignore[arg-type]
+            fit = FitResult(loop.history, loop.global_step, len(loop.history), reason, None, c.path)
+            return RunResult(path, fit, {}, {}, 0.0, None, None, None, already_finished=True)
         if overrides:
             run.save_config(cfg)  # the new limits hold for later resumes too
         if reason is not None:  # killed after its last checkpoint: only the final figures are missing
@@ -359,7 +360,7 @@ def resume(run_dir: str | Path, overrides: Sequence[str] = (), **options: Any) -
                       callbacks=options.get("callbacks", ()), plots=options.get("plots"))
 
 
-def finished_reason(cfg: Any, loop: LoopState) -> str | None:
+def finished_reason(cfg: Any, loop: LoopState) -> StopReason | None:
     """Why a run whose newest checkpoint is ``loop`` has nothing left to train under ``cfg``
     (``completed``, ``max_steps``, ``max_time``, ``early_stopping``), or None."""
     t = cfg.train
@@ -399,7 +400,7 @@ def _finalize(cfg: Any, path: Path, c: Any, loop: LoopState, reason: str, option
         raise CheckpointError(f"{c.path / ckpt.MODEL_FILE} does not fit the model: {exc}") from None
     run.save_weights(model.state_dict())
     model.eval()
-    fit = FitResult(loop.history, loop.global_step, len(loop.history), reason, None, c.path)  # type: ignore[arg-type]
+    fit = FitResult(loop.history, loop.global_step, len(loop.history), reason, None, c.path)
     val_metrics = pipeline.evaluate_batches(task, model, data.val) if data.val is not None else {}
     test_metrics = pipeline.evaluate_batches(task, model, data.test) if data.test is not None else {}
     result = RunResult(path, fit, val_metrics, test_metrics, time.perf_counter() - start, task, model, data)

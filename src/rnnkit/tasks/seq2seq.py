@@ -50,9 +50,9 @@ from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models import Seq2Seq, Seq2SeqConfig
 from rnnkit.models.seq2seq import Decoded
 from rnnkit.tasks._tokens import MEMORY, WhenFed, artifact_part, memory_items, text_lines, unwrap, vocab_part
-from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, check_fraction
+from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig, check_fraction
 from rnnkit.tasks.registry import register
-from rnnkit.train import BLEU, Accuracy, ErrorRate, StepResult, TrainConfig
+from rnnkit.train import BLEU, Accuracy, ErrorRate, StepResult
 
 _UNSEEN = "\x00unseen"  # stands for a reference word outside the target vocabulary: matches nothing
 
@@ -73,10 +73,7 @@ class PairsData(DataSection):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_fraction(self.test_fraction, "data.test_fraction")
-        for name in ("min_freq", "max_len"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"data.{name} must be >= 1; got {value}")
+        self.require_positive("min_freq", "max_len")
 
 
 @dataclass
@@ -100,12 +97,11 @@ class DecodeConfig:
 
 
 @dataclass
-class Seq2SeqTaskConfig:
+class Seq2SeqTaskConfig(TaskConfig):
     task: str = "seq2seq"
     data: PairsData = field(default_factory=PairsData)
     model: Seq2SeqConfig = field(default_factory=Seq2SeqConfig)  # vocabulary sizes and ids come from the data
     decode: DecodeConfig = field(default_factory=DecodeConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 @dataclass

@@ -42,9 +42,9 @@ from rnnkit.data.sources import read_conll, resolve
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models import SequenceTagger, SequenceTaggerConfig
 from rnnkit.tasks._tokens import MEMORY, WhenFed, artifact_part, memory_items, text_lines, unwrap, vocab_part
-from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, check_fraction
+from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig, check_fraction
 from rnnkit.tasks.registry import register
-from rnnkit.train import Accuracy, EntityF1, StepResult, TrainConfig
+from rnnkit.train import Accuracy, EntityF1, StepResult
 
 # B-PER, I-LOC, E-MISC, S-ORG (and U- / L- of BILOU); "O" outside
 _CHUNK_TAG = re.compile(r"^[BIESUL]-.+$")
@@ -67,17 +67,14 @@ class TagData(DataSection):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_fraction(self.unk_dropout, "data.unk_dropout")
-        for name in ("min_freq", "max_word_len"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"data.{name} must be >= 1; got {getattr(self, name)}")
+        self.require_positive("min_freq", "max_word_len")
 
 
 @dataclass
-class TagConfig:
+class TagConfig(TaskConfig):
     task: str = "tag"
     data: TagData = field(default_factory=TagData)
     model: SequenceTaggerConfig = field(default_factory=SequenceTaggerConfig)  # sizes come from the data
-    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 @dataclass
