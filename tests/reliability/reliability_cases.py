@@ -256,8 +256,7 @@ TRAIN_DATA = [  # (task, file key, mutation name): train reads the damaged file 
     ("classify", "cls_csv", "non-utf8-start"), ("classify", "cls_csv", "header-only"), ("classify", "cls_csv", "empty"),
     ("classify", "cls_tsv", "renamed-columns"), ("classify", "cls_jsonl", "broken-json"), ("classify", "cls_gz", "gz-truncated"),
     ("classify", "cls_npz", "truncated-half"), ("classify", "cls_npz", "garbage"), ("regress", "reg_npz", "zip-header-only"),
-    # a one-column CoNLL file is still accepted for training (see the report), so it is not listed
-    ("tag", "ner_conll", "binary"), ("tag", "ner_conll", "latin1-line"), ("seq2seq", "pairs_tsv", "no-tabs"),
+    ("tag", "ner_conll", "one-column"), ("tag", "ner_conll", "binary"), ("tag", "ner_conll", "latin1-line"), ("seq2seq", "pairs_tsv", "no-tabs"),
     ("lm", "corpus_txt", "non-utf8-start"), ("lm", "corpus_txt", "empty"), ("generate", "gen_csv", "no-header"),
     ("forecast", "series_csv", "text-values"), ("forecast", "series_csv", "header-only"),
 ]

@@ -266,3 +266,15 @@ def test_unk_dropout_replaces_real_words_only_while_training():
     assert torch.equal(seen[-1], words)  # never while evaluating
     with pytest.raises(ConfigError, match=r"data.unk_dropout=0.25 needs a vocabulary with an unk token"):
         TagObjective(["O"], entity_f1=False, unk_dropout=0.25, unk_id=None)
+
+
+def test_a_one_column_conll_file_is_refused_for_training_and_read_for_predict(tmp_path):
+    from rnnkit.errors import DataError
+    from rnnkit.data.sources import read_conll
+
+    path = tmp_path / "tokens.conll"
+    path.write_text("anna\nwent\n\nbob\n")
+    with pytest.raises(DataError, match=r"tokens.conll: line 1: a tagged CoNLL line needs a token column and a tag "
+                                        r"column \(the last\); this file has 1 column"):
+        read_conll(path)
+    assert read_conll(path, token_column=0, tag_column=0).tokens == [["anna", "went"], ["bob"]]

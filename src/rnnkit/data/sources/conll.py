@@ -119,6 +119,11 @@ def read_conll(
                     raise DataError(
                         f"{p}: line {n}: expected at least {need} columns (token {tok_c}, tag {tag_c}); got {width}"
                     )
+                if tag_column is None and tok_c % width == tag_c % width:
+                    raise DataError(
+                        f"{p}: line {n}: a tagged CoNLL line needs a token column and a tag column (the last); "
+                        f"this file has {width} column{'s' if width > 1 else ''}"
+                    )
             if len(fields) != width:
                 raise DataError(f"{p}: line {n}: expected {width} columns like line {first_line}; got {len(fields)}")
         if not first_line:
