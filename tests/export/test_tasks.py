@@ -140,11 +140,12 @@ def test_forecast(tmp_path):
                tol=1e-3)
 
 
-@pytest.mark.parametrize("cell,layers", [("lstm", 2), ("gru", 1)])
-def test_lm_sequence_and_step_graphs_stream(tmp_path, cell, layers):
+@pytest.mark.parametrize("cell,layers,level", [("lstm", 2, "char"), ("gru", 1, "char"), ("lstm", 1, "word")])
+def test_lm_sequence_and_step_graphs_stream(tmp_path, cell, layers, level):
     text = "\n".join(f"the quick brown fox {i % 7} jumps over the lazy dog" for i in range(120))
     run = rnnkit.fit("lm", [text], out=tmp_path / "run",
-                     settings={**FAST, "model.cell": cell, "model.num_layers": layers})
+                     settings={**FAST, "model.cell": cell, "model.num_layers": layers, "data.level": level,
+                               "generate.prime": "the"})  # the default prime "\n" has no word token
     onnx_dir, ts_dir = _both(run, tmp_path, "lm")
     V = run.model._config.vocab_size
     ids = torch.randint(0, V, (3, 10))
@@ -184,10 +185,13 @@ def test_lm_sequence_and_step_graphs_stream(tmp_path, cell, layers):
             outs.append(res[0])
             tstate = res[1:]
     np.testing.assert_allclose(torch.stack(outs, 1).numpy(), full.numpy(), atol=TOL, rtol=0)
+    # per-line scores: the runtime's rows equal `rnnkit predict`'s
+    (tmp_path / "held.txt").write_text("the lazy dog 3\nover the quick brown fox\n\nq\n")
+    _same_rows(model.predict(tmp_path / "held.txt"), run.predict(tmp_path / "held.txt"), tol=1e-4)
     # greedy generation: the runtime writes what `rnnkit generate` writes
     assert model.generate("the ", length=30, temperature=0) == run.generate(prime="the ", length=30, temperature=0)
     sample = model.generate("the ", length=20, temperature=0.8, top_k=5, top_p=0.9, seed=3)
-    assert sample.startswith("the ") and len(sample) == 24
+    assert sample.startswith("the ") and (len(sample) == 24 or level == "word")
     assert sample == model.generate("the ", length=20, temperature=0.8, top_k=5, top_p=0.9, seed=3)
 
 

@@ -350,6 +350,73 @@ class LanguageModel(RuntimeModel):
         tokens = self.vocab.decode([int(i) for i in ids])
         return "".join(tokens) if self.level == "char" else " ".join(tokens).replace(" <eos> ", "\n")
 
+    def _ids(self, lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids of the whole text and the end of each line, as the lm task encodes them."""
+        if self.level == "char":
+            text = "".join(s.lower() for s in lines) if self.lower else "".join(lines)
+            missing = sorted({ch for ch in text if ch not in self.vocab})
+            if missing:
+                raise RuntimeError_(f"characters the model never saw in training: {missing[:20]!r}")
+            ids, sizes = self.vocab.encode(list(text)), [len(s) for s in lines]
+        else:
+            tok = _text.tokenizer({"level": "word", "lower": self.lower, "punctuation": "split", "strip_html": False})
+            per_line = [self.vocab.encode([*tok(line), "<eos>"]) for line in lines]
+            ids, sizes = np.concatenate(per_line).astype(np.int64), [len(t) for t in per_line]
+        return ids, np.cumsum(np.asarray(sizes, dtype=np.int64))
+
+    def predict(self, inputs: Any) -> list[dict[str, Any]]:
+        """Per line of a text file (or of a list of texts): the mean NLL of its tokens in nats,
+        perplexity, bits per token and the token count, each line read after up to
+        ``data.eval_context`` tokens before it — the rows ``rnnkit predict`` prints."""
+        if isinstance(inputs, (str, Path)) and Path(inputs).is_file():
+            text = _open_text(Path(inputs))
+        else:
+            items = [inputs] if isinstance(inputs, str) else list(inputs)
+            text = "".join(s if s.endswith("\n") else s + "\n" for s in items)
+        if not text:
+            raise RuntimeError_("the text is empty")
+        lines = text.splitlines(keepends=True)
+        ids, ends = self._ids(lines)
+        ctx = int(self.data.get("eval_context", 0) or 0)
+        starts = np.concatenate(([0], ends[:-1]))
+        examples: list[tuple[np.ndarray, np.ndarray, int]] = []  # inputs, scored targets, first scored position
+        for s, e in zip(starts.tolist(), ends.tolist()):
+            s = max(s, 1)
+            if e <= s:
+                examples.append((ids[:1], ids[:0], 1))
+                continue
+            a = max(0, s - 1 - ctx)
+            examples.append((ids[a:e - 1], ids[s:e], s - 1 - a))
+        rows = []
+        for idx in _batches(len(examples), 32):
+            part = [examples[i] for i in idx]
+            x, lengths = _pad([p[0] for p in part], np.int64)
+            logits = self.stream_full(x, lengths)
+            for b, (_, targets, first) in enumerate(part):
+                n = len(targets)
+                if n == 0:
+                    rows.append((0.0, 0))
+                    continue
+                z = logits[b, first:first + n].astype(np.float64)
+                z = z - z.max(-1, keepdims=True)
+                logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+                rows.append((float(-logp[np.arange(n), targets].sum()), n))
+        out = []
+        for line, (nll_sum, n) in zip(lines, rows):
+            row: dict[str, Any] = {"text": line.rstrip("\r\n")}
+            if n == 0:
+                row.update(nll=None, ppl=None, bits_per_token=None, tokens=0)
+            else:
+                nll = nll_sum / n
+                row.update(nll=nll, ppl=float(np.exp(nll)), bits_per_token=nll / np.log(2.0), tokens=n)
+            out.append(row)
+        return out
+
+    def stream_full(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Logits (B, T, V) of padded ``ids`` with ``lengths``, from the zero state."""
+        feeds = {"ids": ids, "lengths": lengths, **self._state_feeds("sequence", self.zero_state(len(ids)))}
+        return self.run("sequence", feeds)[0]
+
     def stream(self, ids: Any, state: Sequence[np.ndarray] | None = None) -> tuple[np.ndarray, tuple]:
         """Feed one token per stream (ids (B,) → logits (B, V)) or a chunk ((B, T) → (B, T, V))
         with the carried ``state`` (None at the start); returns ``(logits, state)``."""
