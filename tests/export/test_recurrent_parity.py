@@ -140,3 +140,15 @@ def test_graph_without_lengths(tmp_path, cell, bi):
     for g, t, e in zip(got, ts_out, [out, *final]):
         np.testing.assert_allclose(g, e.numpy(), atol=TOL, rtol=0)
         np.testing.assert_allclose(t.numpy(), e.numpy(), atol=TOL, rtol=0)
+
+
+def test_torch_compile_fullgraph_with_lengths():
+    """torch.compile captures the whole stack with lengths in one graph (no graph break on the
+    sort or the boundary checks): the custom op is opaque to it."""
+    rnn = Recurrent("gru", 3, 4, num_layers=2, bidirectional=True).eval()
+    compiled = torch.compile(rnn, backend="aot_eager", fullgraph=True)
+    x, lengths = torch.randn(3, 6, 3), torch.tensor([6, 2, 4])
+    with torch.no_grad():
+        ref, got = rnn(x, lengths=lengths), compiled(x, None, lengths)
+    torch.testing.assert_close(got[0], ref[0], atol=TOL, rtol=0)
+    torch.testing.assert_close(got[1], ref[1], atol=TOL, rtol=0)
