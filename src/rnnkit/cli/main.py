@@ -224,7 +224,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from rnnkit import api
     from rnnkit.errors import ConfigError
 
-    from rnnkit.tasks.runner import check_generation
+    from rnnkit.tasks.configs import check_generation
 
     check_generation(args.length, args.temperature, args.top_k, args.top_p, args.seed, where="--")
     run = api.load(args.run_dir)
