@@ -49,3 +49,11 @@ def test_tag_run_has_curves(tmp_path):
     tags = [["B-PER", "O", "O", "B-LOC"], ["B-PER", "O", "B-LOC"]] * 8
     run = rnnkit.fit("tag", sents, tags, out=tmp_path / "run", settings={"train.epochs": 1, "model.hidden_size": 8})
     _report_links(run, "curves.png")
+
+
+def test_a_word_level_lm_samples_from_the_default_line_break_prime(tmp_path):
+    run = rnnkit.fit("lm", ["the cat sat on the mat", "the dog sat on the log"] * 20, out=tmp_path / "lm",
+                     settings={"train.epochs": 1, "model.hidden_size": 8, "data.level": "word",
+                               "data.batch_size": 2, "data.seq_len": 4})
+    _report_links(run, "sample.txt")  # the prime "\n" is the <eos> token at word level
+    assert run.task.encode_prompt("\n").tolist() == [run.task.artifacts.vocab.encode(["<eos>"])[0]]

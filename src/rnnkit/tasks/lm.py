@@ -336,8 +336,11 @@ class LanguageModelTask(Task):
             if missing:
                 raise DataError(f"--prime has characters the model never saw: {missing!r}")
             tokens = list(text)
-        else:
-            tokens = WordTokenizer(lower=a.lower, punctuation="split", strip_html=False)(text)
+        else:  # words, and <eos> at each line break, as the training text was encoded
+            lines = text.split("\n")
+            tok = WordTokenizer(lower=a.lower, punctuation="split", strip_html=False)
+            tokens = [t for i, line in enumerate(lines)
+                      for t in [*tok(line), *(["<eos>"] if i < len(lines) - 1 else [])]]
         if not tokens:
             raise DataError("--prime must contain at least one token")
         return torch.as_tensor(a.vocab.encode(tokens), dtype=torch.long)

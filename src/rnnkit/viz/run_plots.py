@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnnkit.errors import RnnkitError
+
 log = logging.getLogger("rnnkit.viz")
 
 __all__ = ["write_run_plots", "PLOTS_DIR"]
@@ -41,8 +43,11 @@ def write_run_plots(result: Any) -> list[str]:
     draw = {"classify": _confusion, "regress": _regression, "forecast": _forecast,
             "seq2seq": _attention, "lm": _sample, "generate": _sample}.get(task.name)
     if draw is not None and (split is not None or task.name in ("lm", "generate")):
-        with torch.no_grad():
-            written.extend(draw(task, model, split, folder))
+        try:
+            with torch.no_grad():
+                written.extend(draw(task, model, split, folder))
+        except RnnkitError as exc:  # a plot is a view of the run, never a reason to lose it
+            log.warning("the %s plot was skipped: %s", task.name, exc)
     return [str(p.relative_to(result.run_dir)) for p in written]
 
 
@@ -113,7 +118,9 @@ def _attention(task: Any, model: Any, examples: Any, folder: Path) -> list[Path]
     shown = type(task)(with_settings(task.config, ["decode.attention=true"]))  # rows carry the weights
     shown.artifacts = task.artifacts
     out = []
-    for k, row in enumerate(predict_examples(shown, model, examples.take(np.arange(min(2, len(examples))))), 1):
+    rows = predict_examples(shown, model, examples.take(np.arange(min(20, len(examples)))))
+    rows = [r for r in rows if r.get("target_tokens") and r.get("source_tokens")][:2]  # an empty decode has no map
+    for k, row in enumerate(rows, 1):
         out.append(plot_attention(row["attention"], row["source_tokens"], row["target_tokens"],
                                   folder / f"attention_{k}.png", title=row.get("source", "")[:60]))
     return out
