@@ -136,3 +136,30 @@ def test_train_predict_generate_a_conditional_generator(tmp_path, capsys):
     assert samples[0] == samples[2] != samples[1]
     assert main(["generate", str(run), "--condition", "meh"]) == 2
     assert "condition 'meh' is not one of the training labels ['neg', 'pos']" in capsys.readouterr().err
+
+
+def test_generate_streams_the_text_it_returns(tmp_path):
+    """`rnnkit generate` writes its text piece by piece as it is sampled; the pieces are the text."""
+    from rnnkit import api
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat\nthe dog sat on the log\n" * 20)
+    for level in ("char", "word"):
+        run = api.fit("lm", corpus, out=tmp_path / level, settings={
+            "train.epochs": 1, "model.hidden_size": 8, "data.level": level, "data.batch_size": 2,
+            "data.seq_len": 4, "generate.prime": "the cat\n"})
+        pieces: list[str] = []
+        text = run.generate(length=30, seed=3, on_text=pieces.append)
+        assert len(pieces) == 31 and "".join(pieces) == text  # the prime, then one piece per token
+        assert text == run.generate(length=30, seed=3)
+
+
+def test_generate_task_streams_the_text_it_returns(tmp_path):
+    from rnnkit import api
+
+    texts = ["a great film", "a fine film", "an awful film", "a dull film"] * 5
+    run = api.fit("generate", texts, ["pos", "pos", "neg", "neg"] * 5, out=tmp_path / "gen",
+                  settings={"train.epochs": 1, "model.hidden_size": 8})
+    pieces: list[str] = []
+    text = run.generate(condition="neg", prime="a", length=6, seed=1, on_text=pieces.append)
+    assert "".join(pieces) == text and text.startswith("a") and 1 <= len(pieces) <= 7  # the text may end at eos

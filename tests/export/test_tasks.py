@@ -190,6 +190,9 @@ def test_lm_sequence_and_step_graphs_stream(tmp_path, cell, layers, level):
     _same_rows(model.predict(tmp_path / "held.txt"), run.predict(tmp_path / "held.txt"), tol=1e-4)
     # greedy generation: the runtime writes what `rnnkit generate` writes
     assert model.generate("the ", length=30, temperature=0) == run.generate(prime="the ", length=30, temperature=0)
+    two_lines = "the lazy dog\nthe"  # a line break in the prime is <eos> at word level, on both sides
+    assert model.generate(two_lines, length=12, temperature=0) == run.generate(prime=two_lines, length=12,
+                                                                               temperature=0)
     sample = model.generate("the ", length=20, temperature=0.8, top_k=5, top_p=0.9, seed=3)
     assert sample.startswith("the ") and (len(sample) == 24 or level == "word")
     assert sample == model.generate("the ", length=20, temperature=0.8, top_k=5, top_p=0.9, seed=3)

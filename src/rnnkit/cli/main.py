@@ -223,7 +223,6 @@ def _format_rows(rows: list[dict], fmt: str) -> str:
 def cmd_generate(args: argparse.Namespace) -> int:
     from rnnkit import api
     from rnnkit.errors import ConfigError
-
     from rnnkit.tasks.configs import check_generation
 
     check_generation(args.length, args.temperature, args.top_k, args.top_p, args.seed, where="--")
@@ -235,7 +234,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
             raise ConfigError(f"--condition is for one-to-many generator runs (task = \"generate\"); "
                               f"{args.run_dir} is a {run.task.name!r} run")
         options["condition"] = args.condition
-    print(run.generate(**options))
+
+    def write(piece: str) -> None:  # the text streams out as it is written
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    run.generate(**options, on_text=write)
+    sys.stdout.write("\n")
     return 0
 
 

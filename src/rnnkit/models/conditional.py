@@ -15,7 +15,7 @@ Generation starts from ``bos_id`` (or a given prompt) and samples as
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import torch
 from torch import Tensor, nn
@@ -125,6 +125,7 @@ class ConditionalGenerator(TokenGenerator):
         prime_lengths: Tensor | None = None,
         guidance: float = 0.0,
         away_from: Tensor | None = None,
+        on_token: Callable[[Tensor], None] | None = None,
     ) -> Tensor:
         """Write ``length`` tokens for each condition (B,) / (B, condition_size), after
         ``prime_ids`` (B, P) or, by default, one ``bos_id``. Returns the new tokens (B, length).
@@ -155,7 +156,7 @@ class ConditionalGenerator(TokenGenerator):
         with torch.no_grad():
             _, state, extra = self._start(condition, None)
         return self._generate(prime_ids, prime_lengths, length, temperature, top_k, top_p, seed, state, extra,
-                              guidance)
+                              guidance, on_token)
 
     def example_inputs(self, batch_size: int = 2, steps: int = 6) -> tuple[tuple, dict]:
         cfg = self._config

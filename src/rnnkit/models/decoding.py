@@ -92,16 +92,20 @@ def generate_tokens(
     top_k: int | None = None,
     top_p: float | None = None,
     generator: torch.Generator | None = None,
+    on_token: Callable[[Tensor], None] | None = None,
 ) -> Tensor:
     """Sample ``length`` tokens autoregressively.
 
     ``logits`` (B, V) predict the first token; ``step(tokens (B,), state) -> (logits, state)``
-    feeds a token and predicts the next. Returns (B, length) int64.
+    feeds a token and predicts the next. ``on_token(tokens (B,))`` sees each step's tokens as
+    they are drawn (to stream the output). Returns (B, length) int64.
     """
     tokens = []
     for i in range(length):
         tok = sample_logits(logits, temperature, top_k, top_p, generator)
         tokens.append(tok)
+        if on_token is not None:
+            on_token(tok)
         if i + 1 < length:  # the last token needs no prediction after it
             logits, state = step(tok, state)
     return torch.stack(tokens, dim=1)

@@ -11,7 +11,7 @@ top-k and top-p from a seeded generator.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import torch
 from torch import Tensor, nn
@@ -121,6 +121,7 @@ class TokenGenerator(Model):
         state: Any,
         extra: Tensor | None,
         guidance: float = 0.0,
+        on_token: Callable[[Tensor], None] | None = None,
     ) -> Tensor:
         """With ``guidance`` > 0 the batch holds 2B rows — B wanted streams, then B to steer
         away from — and each step samples the wanted row from
@@ -166,7 +167,7 @@ class TokenGenerator(Model):
             last = guide(last)
 
             gen = make_generator(seed, prime_ids.device)
-            return generate_tokens(step, last, state, length, temperature, top_k, top_p, gen)
+            return generate_tokens(step, last, state, length, temperature, top_k, top_p, gen, on_token)
         finally:
             self.train(was_training)
 
@@ -201,15 +202,18 @@ class LanguageModel(TokenGenerator):
         seed: int | None = None,
         prime_lengths: Tensor | None = None,
         state: Any = None,
+        on_token: Callable[[Tensor], None] | None = None,
     ) -> Tensor:
         """Continue each prompt by ``length`` sampled tokens.
 
         ``prime_ids``: (P,) or (B, P), at least one token (e.g. a start or newline symbol);
         ``prime_lengths`` (B,) for prompts of different lengths (padded on the right).
-        ``temperature=0`` is argmax (greedy). Returns only the new tokens, (B, length).
+        ``temperature=0`` is argmax (greedy). ``on_token(tokens (B,))`` is called as each
+        step's tokens are drawn. Returns only the new tokens, (B, length).
         """
         prime_ids, prime_lengths = self._check_prime(prime_ids, prime_lengths)
-        return self._generate(prime_ids, prime_lengths, length, temperature, top_k, top_p, seed, state, None)
+        return self._generate(prime_ids, prime_lengths, length, temperature, top_k, top_p, seed, state, None,
+                              on_token=on_token)
 
     def example_inputs(self, batch_size: int = 2, steps: int = 6) -> tuple[tuple, dict]:
         return (torch.randint(0, self._config.vocab_size, (batch_size, steps)),), {}

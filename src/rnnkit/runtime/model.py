@@ -339,16 +339,29 @@ class LanguageModel(RuntimeModel):
             if missing:
                 raise RuntimeError_(f"the prime has characters the model never saw: {missing!r}")
             tokens = list(text)
-        else:
-            tokens = _text.tokenizer({"level": "word", "lower": self.lower, "punctuation": "split",
-                                      "strip_html": False})(text)
+        else:  # words, and <eos> at each line break, as the training text was encoded
+            tok = _text.tokenizer({"level": "word", "lower": self.lower, "punctuation": "split",
+                                   "strip_html": False})
+            lines = text.split("\n")
+            tokens = [t for i, line in enumerate(lines) for t in [*tok(line), *(["<eos>"] if i < len(lines) - 1 else [])]]
         if not tokens:
             raise RuntimeError_("the prime must contain at least one token")
         return self.vocab.encode(tokens)
 
     def decode(self, ids: Any) -> str:
-        tokens = self.vocab.decode([int(i) for i in ids])
-        return "".join(tokens) if self.level == "char" else " ".join(tokens).replace(" <eos> ", "\n")
+        """Characters as they are; words with spaces between them and <eos> as a line break
+        (as ``rnnkit generate`` writes them)."""
+        if self.level == "char":
+            return "".join(self.vocab.tokens[int(i)] for i in ids)
+        out, line_start = [], True
+        for i in (int(i) for i in ids):
+            if i == self.vocab.eos_id:
+                out.append("\n")
+                line_start = True
+            elif i != self.vocab.pad_id:
+                out.append(self.vocab.tokens[i] if line_start else " " + self.vocab.tokens[i])
+                line_start = False
+        return "".join(out)
 
     def _ids(self, lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids of the whole text and the end of each line, as the lm task encodes them."""
@@ -454,8 +467,7 @@ class LanguageModel(RuntimeModel):
             if i + 1 < length:
                 out = step.run(None, dict(zip(names, (tok, *state))))
                 last, state = out[0], out[1:]
-        sep = "" if self.level == "char" else " "
-        return prime + sep + self.decode(new)
+        return prime + ("" if self.level == "char" or prime.endswith("\n") else " ") + self.decode(new)
 
 
 class GeneratorModel(RuntimeModel):

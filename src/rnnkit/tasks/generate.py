@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, Optional, Sequence
+from typing import Any, Callable, Literal, Optional, Sequence
 
 import numpy as np
 import torch
@@ -290,7 +290,7 @@ class GenerateTask(Task):
     def generate(self, model: ConditionalGenerator, condition: Any = None, prime: str | None = None,
                  length: int | None = None, temperature: float | None = None, top_k: int | None = None,
                  top_p: float | None = None, seed: int | None = None, guidance: float | None = None,
-                 away_from: Any = None) -> str:
+                 away_from: Any = None, on_text: Callable[[str], None] | None = None) -> str:
         """A text written for ``condition`` (a label, or numbers for a vector condition),
         after ``prime``; ``guidance`` > 0 steers away from ``away_from`` (by default, with two
         labels, the other one). Unset arguments come from ``[generate]``."""
@@ -312,9 +312,23 @@ class GenerateTask(Task):
         prime = g.prime if prime is None else prime
         tokens = self._tokens([prime], a.level, a.lower)[0] if prime else []
         prime_ids = torch.as_tensor(a.vocab.encode(tokens, add_bos=True), device=device).unsqueeze(0)
+        sep = "" if a.level == "char" else " "
+        written, ended = [bool(tokens)], [False]  # text written so far (a word then needs a space); eos seen
+
+        def stream(tok: torch.Tensor) -> None:  # the text piece by piece: equal to the joined result
+            assert on_text is not None
+            i = int(tok[0])
+            ended[0] = ended[0] or i == a.vocab.eos_id  # the text ends at eos, as decode() ends it
+            words = [] if ended[0] else a.vocab.decode([i])  # pad/bos are dropped
+            if words:
+                on_text((sep if written[0] else "") + words[0])
+                written[0] = True
+
+        if on_text is not None and tokens:
+            on_text(sep.join(tokens))
         new = model.generate(cond, g.length if length is None else length, prime_ids,
                              temperature=g.temperature if temperature is None else temperature,
                              top_k=g.top_k if top_k is None else top_k, top_p=g.top_p if top_p is None else top_p,
-                             seed=g.seed if seed is None else seed, guidance=guidance, away_from=away)
-        sep = "" if a.level == "char" else " "
+                             seed=g.seed if seed is None else seed, guidance=guidance, away_from=away,
+                             on_token=None if on_text is None else stream)
         return sep.join(tokens + a.vocab.decode(new[0].tolist()))

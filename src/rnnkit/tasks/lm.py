@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Callable, Literal, Optional
 
 import numpy as np
 import torch
@@ -346,19 +346,45 @@ class LanguageModelTask(Task):
         return torch.as_tensor(a.vocab.encode(tokens), dtype=torch.long)
 
     def decode(self, ids: Any) -> str:
-        tokens = self.artifacts.vocab.decode([int(i) for i in ids])
-        return "".join(tokens) if self.artifacts.level == "char" else " ".join(tokens).replace(" <eos> ", "\n")
+        writer = TextWriter(self.artifacts.vocab, self.artifacts.level)
+        return "".join(writer(int(i)) for i in ids)
 
     def generate(self, model: LanguageModel, prime: str | None = None, length: int | None = None,
                  temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
-                 seed: int | None = None) -> str:
-        """The prime followed by ``length`` sampled tokens, as text (unset arguments: ``[generate]``)."""
+                 seed: int | None = None, on_text: Callable[[str], None] | None = None) -> str:
+        """The prime followed by ``length`` sampled tokens, as text (unset arguments: ``[generate]``).
+        ``on_text`` receives the text piece by piece as it is written (the CLI streams it)."""
         g = self.config.generate
         prime = g.prime if prime is None else prime
         ids = self.encode_prompt(prime).to(next(model.parameters()).device)
+        head = prime + ("" if self.artifacts.level == "char" or prime.endswith("\n") else " ")
+        writer = TextWriter(self.artifacts.vocab, self.artifacts.level)
+        if on_text is not None:
+            on_text(head)
         new = model.generate(ids, g.length if length is None else length,
                              temperature=g.temperature if temperature is None else temperature,
                              top_k=g.top_k if top_k is None else top_k, top_p=g.top_p if top_p is None else top_p,
-                             seed=g.seed if seed is None else seed)
-        sep = "" if self.artifacts.level == "char" else " "
-        return prime + sep + self.decode(new[0])
+                             seed=g.seed if seed is None else seed,
+                             on_token=None if on_text is None else lambda tok: on_text(writer(int(tok[0]))))
+        return head + self.decode(new[0])
+
+
+class TextWriter:
+    """Token ids to text one at a time: characters as they are; words separated by spaces,
+    ``<eos>`` as a line break (so ``"".join`` of the pieces is the decoded text)."""
+
+    def __init__(self, vocab: Vocab, level: str) -> None:
+        self.vocab, self.level, self.line_start = vocab, level, True
+
+    def __call__(self, token_id: int) -> str:
+        token = self.vocab.decode([token_id], skip_specials=False)[0]
+        if self.level == "char":
+            return token
+        if token_id == self.vocab.eos_id:  # a line break: the text goes on (the corpus is many lines)
+            self.line_start = True
+            return "\n"
+        if token_id == self.vocab.pad_id:
+            return ""
+        piece = token if self.line_start else " " + token
+        self.line_start = False
+        return piece
