@@ -28,4 +28,6 @@ def run(out_dir: Path, datasets: Path) -> dict:
                f"{steps * 32 * 128 / 1.0e6:.0f} passes over the 1.0 M training characters) in {res.wall_time_s / 60:.0f} "
                f"minutes ({res.fit.stop_reason}); the recipe's budget is train.max_minutes = 58. One LSTM layer of "
                f"{res.model.config.hidden_size} units on ONE torch thread of the 2-core CPU, the other core busy with "
-               "other work. Validation loss is the mean over the whole last 10% of the text."))
+               "other work. Validation loss is the mean over every character of the last 10% of the text, each "
+               "held-out line read after up to data.eval_context = 64 characters before it (since the pipeline "
+               "rewrite; earlier runs carried the state through the whole tail)."))
