@@ -8,6 +8,7 @@
     rnnkit generate RUN_DIR [--prime TEXT] [--condition LABEL] [--length N] [--temperature T] [--top-k K]
                     [--top-p P] [--seed S]
     rnnkit recipes
+    rnnkit config TASK|RECIPE|CONFIG.toml|RUN_DIR [--set key=value ...]   # every key, commented
     rnnkit main                      # the bundled demo job (see rnnkit.cli.demo)
 
 Errors about the user's input (config, data, run directory) print one line and exit
@@ -43,11 +44,15 @@ def _add_set(parser: argparse.ArgumentParser, help_text: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnnkit", description="Train, evaluate and sample recurrent neural networks.")
+    parser = argparse.ArgumentParser(prog="rnnkit", description="Train, evaluate and sample recurrent neural networks.",
+                                     epilog=f"tasks: {', '.join(_task_names())}. `rnnkit config TASK` prints every "
+                                            "config key of a task with its type, default and meaning.")
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("train", help="train a task (its defaults), a built-in recipe or a TOML config")
+    p = sub.add_parser("train", help="train a task (its defaults), a built-in recipe or a TOML config",
+                       epilog="`rnnkit config TASK|RECIPE` prints every key --set accepts, with its type, "
+                              "default and meaning.")
     p.add_argument("config", help=f"a task name ({', '.join(_task_names())}), a built-in recipe "
                                   "(see `rnnkit recipes`) or a TOML file")
     p.add_argument("--data", help="training data file (sets data.path)")
@@ -88,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
 
     sub.add_parser("recipes", help="list the built-in recipes")
+
+    p = sub.add_parser("config", help="print a config as commented TOML: every key, its type, default and meaning")
+    p.add_argument("source", metavar="TASK|RECIPE|RUN_DIR",
+                   help=f"a task name ({', '.join(_task_names())}): its defaults; a built-in recipe or a TOML "
+                        "file; or a run directory: its effective config")
+    _add_set(p, "show the config with a value changed, e.g. --set model.kind=transformer (repeatable)")
 
     from rnnkit.cli.export import add_parser as add_export_parser
     add_export_parser(sub)
@@ -254,6 +265,13 @@ def cmd_recipes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from rnnkit.tasks.config_doc import describe_source
+
+    sys.stdout.write(describe_source(args.source, args.overrides))
+    return 0
+
+
 def cmd_main(args: argparse.Namespace) -> int:
     from rnnkit.cli.demo import run_main_job
 
@@ -269,7 +287,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 COMMANDS = {
     "export": cmd_export,
     "train": cmd_train, "resume": cmd_resume, "evaluate": cmd_evaluate, "predict": cmd_predict,
-    "generate": cmd_generate, "recipes": cmd_recipes, "main": cmd_main,
+    "generate": cmd_generate, "recipes": cmd_recipes, "main": cmd_main, "config": cmd_config,
 }
 
 
