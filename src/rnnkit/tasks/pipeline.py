@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 import torch
 from torch import nn
 
-from rnnkit.errors import CheckpointError, ConfigError
+from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.tasks.base import Examples, PreparedData, Task
 from rnnkit.train import RunDir, Trainer
 
@@ -67,7 +67,7 @@ def read_splits(task: Task, given: Mapping[str, Examples | None] | None = None) 
             splits[split] = splits[split] or train.part(split)
         train = train.part("train") or Examples([], where=train.where)
     if len(train) == 0:
-        raise ConfigError(f"{train.where}: no training examples")
+        raise DataError(f"{train.where}: no training examples")
     test_fraction = getattr(d, "test_fraction", 0.0)
     if splits["test"] is None and test_fraction > 0:
         train, splits["test"] = task.holdout(train, test_fraction, d.split_seed + 1)
