@@ -48,6 +48,7 @@ __all__ = [
     "dumps_config",
     "dump_config",
     "describe_type",
+    "union_kinds",
     "freeze",
     "is_frozen",
 ]
@@ -100,7 +101,7 @@ def describe_type(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def _kinds(tp: Any) -> dict[str, type]:
+def union_kinds(tp: Any) -> dict[str, type]:
     """``kind`` value → dataclass, for a union of dataclasses that each fix a ``kind`` field
     (e.g. ``[model] kind = "feedforward"``); empty for any other type."""
     members = [m for m in typing.get_args(tp) if m is not type(None)]
@@ -163,7 +164,7 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
         val_tp = args[1] if len(args) == 2 else Any
         return {str(k): _convert(v, val_tp, f"{key}.{k}") for k, v in value.items()}
     if origin is Union or (hasattr(types, "UnionType") and origin is types.UnionType):
-        kinds = _kinds(tp)
+        kinds = union_kinds(tp)
         if kinds and isinstance(value, Mapping):  # tables told apart by their `kind` key
             kind = value.get("kind", next(iter(kinds)))
             if kind not in kinds:
@@ -345,8 +346,8 @@ def _set_path(obj: Any, parts: list[str], raw: str, full_key: str) -> Any:
         prefix = full_key[: len(full_key) - len(".".join(parts[1:]))].rstrip(".")
         if len(parts) == 1:
             new = _parse_text(raw, hints[head], full_key)
-        elif parts[1:] == ["kind"] and _kinds(hints[head]):  # another kind of table: keep the keys it shares
-            kinds = _kinds(hints[head])
+        elif parts[1:] == ["kind"] and union_kinds(hints[head]):  # another kind of table: keep the keys it shares
+            kinds = union_kinds(hints[head])
             if raw not in kinds:
                 raise ConfigError(f"{full_key} must be one of {', '.join(map(repr, kinds))}; got {raw!r}")
             shared = {f.name for f in dataclasses.fields(kinds[raw])}

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import tomli_w
 
-from rnnkit.config import apply_overrides, describe_type, from_dict
+from rnnkit.config import apply_overrides, describe_type, from_dict, union_kinds
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.configs import raw_config
 from rnnkit.tasks.registry import get_task
@@ -134,18 +134,6 @@ def _default(f: dataclasses.Field) -> Any:
     return dataclasses.MISSING
 
 
-def _kinds(tp: Any) -> dict[str, type]:
-    """``kind`` → dataclass for a union of dataclasses told apart by ``kind`` (else empty)."""
-    members = [m for m in typing.get_args(tp) if m is not type(None)]
-    out: dict[str, type] = {}
-    for m in members:
-        f = {x.name: x for x in dataclasses.fields(m)}.get("kind") if dataclasses.is_dataclass(m) else None
-        if f is None or not isinstance(f.default, str):
-            return {}
-        out[f.default] = m
-    return out
-
-
 def _base_class(obj: Any) -> type:
     """The declared dataclass of ``obj`` (a frozen config is an instance of a generated subclass)."""
     return next(k for k in type(obj).__mro__ if "__dataclass_fields__" in k.__dict__)
@@ -195,7 +183,7 @@ def _table(obj: Any, where: str, task: str, kinds_note: str | None = None) -> li
         key = f"{where}.{f.name}" if where else f.name
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             note = None
-            kinds = _kinds(tp)
+            kinds = union_kinds(tp)
             if kinds:
                 current = getattr(value, "kind", None)
                 others = [k for k in kinds if k != current]
