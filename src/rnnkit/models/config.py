@@ -80,6 +80,17 @@ class ModelConfig:
         return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------------ checks
+    def _token_or_feature_input(self) -> None:
+        """Exactly one of ``vocab_size`` (token ids) and ``input_size`` (features), positive."""
+        vocab, features = getattr(self, "vocab_size"), getattr(self, "input_size")
+        if (vocab is None) == (features is None):
+            raise ConfigError(
+                f"{type(self).__name__} needs exactly one of vocab_size (token ids) and input_size "
+                f"(dense features); got vocab_size={vocab!r}, input_size={features!r}"
+            )
+        self._positive("vocab_size", optional=True)
+        self._positive("input_size", optional=True)
+
     def _name(self, field: str) -> str:
         return f"{type(self).__name__}.{field}"
 

@@ -14,7 +14,6 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from rnnkit.errors import ConfigError
 from rnnkit.models._checks import check_features, check_ids, full_lengths
 from rnnkit.models.config import RECURRENT_CELLS, ModelConfig
 from rnnkit.nn.factory import make_recurrent
@@ -52,13 +51,7 @@ class EncoderFields(ModelConfig):
 
     def validate(self) -> None:
         super().validate()
-        if (self.vocab_size is None) == (self.input_size is None):
-            raise ConfigError(
-                f"{type(self).__name__} needs exactly one of vocab_size (token ids) and input_size "
-                f"(dense features); got vocab_size={self.vocab_size!r}, input_size={self.input_size!r}"
-            )
-        self._positive("vocab_size", optional=True)
-        self._positive("input_size", optional=True)
+        self._token_or_feature_input()
         for name in ("embedding_dim", "hidden_size", "num_layers"):
             self._positive(name)
         self._choice("cell", RECURRENT_CELLS)

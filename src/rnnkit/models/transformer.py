@@ -18,7 +18,6 @@ T time, d ``d_model``, h ``num_heads``.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, Literal
 
 import torch
@@ -88,13 +87,7 @@ class TransformerFields(ModelConfig):
 
     def validate(self) -> None:
         super().validate()
-        if (self.vocab_size is None) == (self.input_size is None):
-            raise ConfigError(
-                f"{type(self).__name__} needs exactly one of vocab_size (token ids) and input_size "
-                f"(dense features); got vocab_size={self.vocab_size!r}, input_size={self.input_size!r}"
-            )
-        self._positive("vocab_size", optional=True)
-        self._positive("input_size", optional=True)
+        self._token_or_feature_input()
         for name in ("d_model", "num_heads", "num_layers", "ff_size", "max_positions"):
             self._positive(name)
         if self.d_model % self.num_heads:
