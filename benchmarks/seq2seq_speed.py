@@ -1,0 +1,132 @@
+"""Seq2seq training throughput: steps/s and target tokens/s of one optimizer step
+(forward + backward + Adam step, through the task's own loss) at batch 128, one thread,
+fixed seed, on two shapes:
+
+* ``fra-eng`` — the fra-eng recipe's model (word level, 8000-token vocabularies per side,
+  embedding 128, BiLSTM-256 encoder, general attention, dropout 0.2), sentences of 3–10
+  words (+ eos);
+* ``char`` — a character-level model (vocabularies of 60 symbols, words of 3–20 symbols,
+  embedding 64, BiLSTM-256 encoder, general attention).
+
+Each shape is measured in every variant given by ``--variants`` (default: all), so one run
+shows before and after side by side:
+
+* ``feed``  — input feeding on (the per-step decoder loop: the only path before issue 12);
+* ``fast``  — input feeding off: one fused decoder call over all target steps, attention
+  for all steps at once, the output layer once;
+* ``fast+adaptive`` — as ``fast`` with ``model.softmax = "adaptive"`` (fra-eng shape only:
+  the char vocabulary is too small for clusters).
+
+    python benchmarks/seq2seq_speed.py                       # both shapes, all variants
+    python benchmarks/seq2seq_speed.py --shapes char --steps 10 --variants feed,fast
+
+The batches are random ids with random lengths (seeded): throughput does not depend on
+what the ids are. Printed: median seconds per step over ``--steps`` timed steps (after
+``--warmup``), steps/s, target tokens/s (real tokens, padding excluded) and the speed-up
+over ``feed`` of the same shape.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import time
+
+import torch
+
+from rnnkit.data import Batch, Vocab
+from rnnkit.models import Seq2Seq, Seq2SeqConfig
+from rnnkit.tasks.seq2seq import DecodeConfig, Seq2SeqObjective
+
+SHAPES = {
+    "fra-eng": dict(vocab=8000, words=(3, 10), model=dict(embedding_dim=128, hidden_size=256, dropout=0.2)),
+    "char": dict(vocab=60, words=(3, 20), model=dict(embedding_dim=64, hidden_size=256, dropout=0.0)),
+}
+VARIANTS = ("feed", "fast", "fast+adaptive")
+
+
+def variant_config(variant: str) -> dict:
+    cfg = dict(input_feeding=variant == "feed")
+    if variant.endswith("+adaptive"):
+        cfg["softmax"] = "adaptive"
+    return cfg
+
+
+def random_batch(gen: torch.Generator, batch: int, vocab: int, words: tuple[int, int]) -> Batch:
+    lo, hi = words
+    src_len = torch.randint(lo, hi + 1, (batch,), generator=gen)
+    tgt_len = torch.randint(lo, hi + 1, (batch,), generator=gen) + 2  # bos ... eos
+    src = torch.randint(1, vocab, (batch, int(src_len.max())), generator=gen)
+    src = src.masked_fill(torch.arange(src.shape[1]) >= src_len.unsqueeze(1), 0)
+    tgt = torch.randint(4, vocab, (batch, int(tgt_len.max())), generator=gen)
+    tgt[:, 0] = 2  # bos (Vocab: pad 0, unk 1, bos 2, eos 3)
+    tgt[torch.arange(batch), tgt_len - 1] = 3  # eos
+    tgt = tgt.masked_fill(torch.arange(tgt.shape[1]) >= tgt_len.unsqueeze(1), 0)
+    return Batch(src, src_len, tgt, tgt_len)
+
+
+def measure(shape: str, variant: str, batch: int, steps: int, warmup: int, seed: int) -> dict:
+    spec = SHAPES[shape]
+    torch.manual_seed(seed)
+    vocab = Vocab([f"t{i}" for i in range(spec["vocab"] - 4)])  # pad unk bos eos + ordinary tokens
+    cfg = Seq2SeqConfig(src_vocab_size=len(vocab), tgt_vocab_size=len(vocab), bidirectional_encoder=True,
+                        attention="general", pad_id=vocab.pad_id, bos_id=vocab.bos_id, eos_id=vocab.eos_id,
+                        **spec["model"])
+    fields = {f.name for f in dataclasses.fields(Seq2SeqConfig)}
+    extra = variant_config(variant)
+    if not set(extra) <= fields:
+        return {"skipped": f"Seq2SeqConfig has no {sorted(set(extra) - fields)} in this version"}
+    model = Seq2Seq(dataclasses.replace(cfg, **extra)).train()
+    objective = Seq2SeqObjective(vocab, DecodeConfig(), sample=0)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(seed)
+    batches = [random_batch(gen, batch, spec["vocab"], spec["words"]) for _ in range(8)]
+    times, tokens = [], []
+    for i in range(warmup + steps):
+        b = batches[i % len(batches)]
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        result = objective(model, b, None)
+        result.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+            tokens.append(int(b.target_lengths.sum()) - len(b))  # predicted tokens: all but bos
+    sec = statistics.median(times)
+    return {"sec": sec, "steps_s": 1 / sec, "tok_s": statistics.mean(tokens) / sec}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--shapes", default="fra-eng,char")
+    p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} thread(s), batch {args.batch}, "
+          f"median of {args.steps} steps after {args.warmup} warm-up")
+    print(f"{'shape':8} {'variant':14} {'s/step':>8} {'steps/s':>8} {'tgt tok/s':>10} {'vs feed':>8}")
+    for shape in args.shapes.split(","):
+        base = None
+        for variant in args.variants.split(","):
+            if variant.endswith("+adaptive") and shape == "char":
+                continue
+            r = measure(shape, variant, args.batch, args.steps, args.warmup, args.seed)
+            if "skipped" in r:
+                print(f"{shape:8} {variant:14} skipped: {r['skipped']}")
+                continue
+            if variant == "feed":
+                base = r["sec"]
+            ratio = f"{base / r['sec']:.2f}x" if base else "-"
+            print(f"{shape:8} {variant:14} {r['sec']:8.3f} {r['steps_s']:8.2f} {r['tok_s']:10.0f} {ratio:>8}",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
