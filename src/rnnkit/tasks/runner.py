@@ -95,6 +95,7 @@ def _train(cfg: Any, out: str | Path, *, resume: bool, quiet: bool | None, given
     if resume:
         pipeline.load_artifacts(task, run)
     data = pipeline.prepare(task, run if main else None, given)  # read and checked before anything is written
+    cfg = task.config  # fitting may size the model from the data (model.pretrained_embeddings' dimension)
     if not resume and main:
         run.save_config(cfg)
     model = task.build_model()
@@ -293,7 +294,8 @@ def evaluate_loaded(task: Task, model: nn.Module, data: Any = None, split: str |
         if split is None:
             d = task.config.data
             has_test = d.test_path is not None or getattr(d, "test_fraction", 0) > 0 or \
-                getattr(d, "dataset", None) is not None or getattr(d, "split_column", None) is not None
+                getattr(d, "dataset", None) is not None or getattr(d, "split_column", None) is not None \
+                or getattr(d, "split_rows", None) is not None
             split = "test" if has_test else "val"
             try:
                 examples = pipeline.read_split_only(task, split)

@@ -1,8 +1,14 @@
 """CSV time series for regression and forecasting (e.g. ETTh1).
 
-A header row names the columns; a time column (default: ``date``/``time``/
-``timestamp``/``datetime`` if present) is kept as strings, every other used
-column must be numeric and finite — a NaN or inf names line and column.
+A header row names the columns; a time column is kept as strings, every other used
+column must be numeric and finite — a NaN or inf names line and column. With
+``time_column="auto"`` the first column whose name, in any case and without
+spaces/``_``/``-``, is a usual time name (:data:`TIME_NAMES`: date, time, timestamp,
+datetime, ds, year, month, week, day, hour, minute, period, ...) is the time
+column, and a ``UserWarning`` says which one was chosen (and which other
+time-like columns stay numeric). :func:`monotonic_integer_columns` finds columns
+of strictly increasing integers (a row index, a year no name rule caught), which
+the forecast task warns about when they would be input features.
 Splits are chronological (sizes or fractions), and scalers are fitted on the
 training rows only (:meth:`SeriesData.scale`).
 
@@ -17,6 +23,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,10 +37,44 @@ from rnnkit.data.windows import make_windows, split_sizes
 from rnnkit.data.numbers import parse_numbers
 from rnnkit.errors import ConfigError, DataError
 
-__all__ = ["SeriesData", "WindowSplits", "read_csv_series", "load_csv_series", "load_etth1", "ETTH1_SIZES"]
+__all__ = ["SeriesData", "WindowSplits", "read_csv_series", "load_csv_series", "load_etth1", "ETTH1_SIZES",
+           "TIME_NAMES", "auto_time_column", "monotonic_integer_columns"]
 
 ETTH1_SIZES = (8640, 2880, 2880)
-_TIME_NAMES = ("date", "time", "timestamp", "datetime")
+# usual names of a time column, compared in lower case without spaces, "_" and "-"
+TIME_NAMES = frozenset({
+    "date", "time", "timestamp", "datetime", "ds", "dt", "datestamp", "dateutc", "timeutc",
+    "year", "yr", "month", "yearmonth", "week", "day", "hour", "minute", "second",
+    "period", "quarter", "timeindex", "timestep", "step",
+})
+
+
+def _time_like(name: str) -> bool:
+    return re.sub(r"[\s_\-]", "", name.lower()) in TIME_NAMES
+
+
+def auto_time_column(header: list[str], where: str | Path = "") -> str | None:
+    """The first column of ``header`` with a usual time name (:data:`TIME_NAMES`, any case),
+    or None; a ``UserWarning`` says which column was chosen (nothing is chosen silently)."""
+    found = [h for h in header if _time_like(h)]
+    if not found:
+        return None
+    others = f"; {', '.join(map(repr, found[1:]))} look time-like too and stay numeric columns" if found[1:] else ""
+    warnings.warn(f"{where}: time_column = \"auto\" chose {found[0]!r} as the time column (not an input){others}; "
+                  f"name another with data.time_column = \"NAME\", or \"none\" for no time column",
+                  UserWarning, stacklevel=3)
+    return found[0]
+
+
+def monotonic_integer_columns(values: np.ndarray, names: list[str]) -> list[str]:
+    """The columns of ``values`` (N, F) that hold strictly increasing integers over at least
+    3 rows: a row index or a year, which as an input feature only grows with time."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2 or len(v) < 3:
+        return []
+    integral = np.all(v == np.round(v), axis=0)
+    increasing = np.all(np.diff(v, axis=0) > 0, axis=0)
+    return [n for n, ok in zip(names, integral & increasing) if ok]
 
 
 @dataclass
@@ -120,7 +162,7 @@ def read_csv_series(
     except csv.Error as e:
         raise DataError(f"{p}: line 1: malformed CSV ({e})") from None
     if time_column == "auto":
-        time_column = next((h for h in header if h.lower() in _TIME_NAMES), None)
+        time_column = auto_time_column(header, p)
     elif time_column is not None and time_column not in header:
         raise DataError(f"{p}: line 1: unknown column {time_column!r}; the header has {header}")
     use = columns if columns is not None else [h for h in header if h != time_column]
@@ -197,4 +239,4 @@ def load_etth1(path: PathLike | None = None, *, target: str = "OT", download: bo
     p = resolve("ett", path, download=download)
     if p.is_dir():
         p = find_in_folder(p, ("ETTh1.csv",))
-    return load_csv_series(p, target_columns=[target], sizes=ETTH1_SIZES)
+    return load_csv_series(p, target_columns=[target], time_column="date", sizes=ETTH1_SIZES)
