@@ -120,11 +120,11 @@ def test_nan_inf_and_non_numbers_in_series(tmp_path):
     with pytest.raises(DataError, match=r"line 2: column 'b': not a number: 'x3'"):
         load_csv_series(s, target_columns=["b"])
     u = tmp_path / "u.tsv"
-    u.write_text("1\t0.5\t1\n2\t0.5\tNaN\n")
-    with pytest.raises(DataError, match=r"u\.tsv: line 2: column 3: value is not finite \(NaN\)"):
+    u.write_text("1\t0.5\t1\t2\n2\tNaN\t1\t2\n")  # a gap inside a series (trailing NaN is UCR's end padding)
+    with pytest.raises(DataError, match=r"u\.tsv: line 2: column 2: missing value; data.missing = 'error'"):
         load_numeric(u)
     np.savez(tmp_path / "a.npz", X=np.array([[[1.0], [np.inf]]]), y=np.array([0]))
-    with pytest.raises(DataError, match=r"a\.npz: X\[0, 1, 0\] is not finite \(inf\)"):
+    with pytest.raises(DataError, match=r"a\.npz: X\[0, 1, 0\]: value is not finite \(inf\)"):
         load_numeric(tmp_path / "a.npz")
 
 

@@ -9,7 +9,6 @@ Shapes: B batch, T time, D input features, C classes, K predicted values per exa
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any, Sequence, Union
 
 import numpy as np
@@ -17,7 +16,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from rnnkit.data._files import require_file
 from rnnkit.data.scalers import MinMaxScaler, StandardScaler, scaler_from_dict
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models import (
@@ -107,43 +105,6 @@ def check_finite(a: np.ndarray, what: str) -> None:
     if bad.any():
         pos = tuple(int(i) for i in np.argwhere(bad)[0])
         raise DataError(f"{what}{list(pos)} is not finite ({a[pos]})")
-
-
-def read_npz_arrays(path: str | Path, *, x_key: str = "X", y_key: str | None = "y") -> tuple[list[np.ndarray], np.ndarray | None]:
-    """The sequences (T_i, D) float32 and the raw ``y`` (N, ...) of an ``.npz`` file
-    (``y_key=None``: x only). ``X`` is (N, T, D) or (N, T); an optional ``lengths`` (N,)
-    array says how many leading steps of each row are real (the rest is padding)."""
-    p = require_file(path)
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            for k in (x_key, y_key):
-                if k is not None and k not in z:
-                    raise DataError(f"{p}: unknown array {k!r}; the file has {list(z.keys())}")
-            x, y = z[x_key], (z[y_key] if y_key is not None else None)
-            lengths = z["lengths"] if "lengths" in z else None
-    except (OSError, ValueError, EOFError) as e:
-        if isinstance(e, DataError):
-            raise
-        raise DataError(f"{p}: not a readable .npz file ({e})") from None
-    except Exception as e:  # zipfile.BadZipFile and friends: a damaged archive
-        raise DataError(f"{p}: not a readable .npz file ({type(e).__name__}: {e})") from None
-    x = x[:, :, None] if x.ndim == 2 else x
-    if x.ndim != 3 or not np.issubdtype(x.dtype, np.number):
-        raise DataError(f"{p}: {x_key} must be numbers of shape (N, T, D) or (N, T); got {x.dtype} {x.shape}")
-    check_finite(x, f"{p}: {x_key}")
-    if y is not None and y.shape[:1] != x.shape[:1]:
-        raise DataError(f"{p}: {y_key} must have {x.shape[0]} rows to match {x_key}; got shape {y.shape}")
-    if len(x) == 0:
-        raise DataError(f"{p}: {x_key} holds no examples (shape {x.shape})")
-    x = x.astype(np.float32)
-    if lengths is None:
-        return list(x), y
-    if lengths.shape != (len(x),) or not np.issubdtype(lengths.dtype, np.integer) or \
-            lengths.min() < 1 or lengths.max() > x.shape[1]:
-        raise DataError(f"{p}: lengths must be {len(x)} integers in [1, {x.shape[1]}] (real steps per row of "
-                        f"{x_key}); got {lengths.dtype} {lengths.shape}, range "
-                        f"{lengths.min() if lengths.size else '-'}..{lengths.max() if lengths.size else '-'}")
-    return [row[:n] for row, n in zip(x, lengths.tolist())], y
 
 
 # ------------------------------------------------------------------ scalers

@@ -6,13 +6,16 @@ Inputs, by ``data.format`` (``"auto"``: from the file name, plain or ``.gz``):
   ``split_column`` may say each row's split), tokenized by words or characters; the
   vocabulary is fitted on the training split only. Built-in: ``data.dataset = "imdb"``.
   Unlabelled input for ``predict`` may also be plain text, one example per line.
-* numbers — ``.npz`` (``X`` N×T×D, ``y`` N) or a UCR-style TSV (label, then the values:
-  univariate); features scaled by a scaler fitted on the training split (``data.scale``).
+* numbers — ``.npz`` (``X`` N×T×D, ``y`` N, optional ``lengths`` N), UCR-style TSV (label,
+  then the values: univariate), sktime/UEA ``.ts`` or long-format CSV (``id, time,
+  features..., label``), variable lengths kept (rnnkit.data.sources.sequences); features
+  scaled by a scaler fitted on the training split (``data.scale``); gaps per ``data.missing``.
   Built-in: ``data.dataset = "mnist"`` (28 rows × 28 pixels). From Python also an
   (N, T, D) array or a list of variable-length (T_i, D) arrays.
 
-A ``.tsv`` whose first line names ``text_column`` and ``label_column`` is a text table,
-otherwise a UCR file. Metrics: accuracy and macro-F1. Predict rows: the label, its
+``data.format = "auto"`` detects the format from the name and the first line
+(rnnkit.data.sources.detect; docs/data-formats.md) and says what it tried when nothing
+fits. Metrics: accuracy and macro-F1. Predict rows: the label, its
 probability and every class probability.
 """
 
@@ -28,10 +31,13 @@ from torch import nn
 
 from rnnkit.data import SequenceDataset, Vocab, get_tokenizer, tokenizer_from_dict
 from rnnkit.data._files import read_text
-from rnnkit.data.sources import load_imdb, load_mnist, read_table, read_ucr
+from rnnkit.data.sources import load_imdb, load_mnist, read_table
 from rnnkit.data.sources.containers import encode_labels, label_names
-from rnnkit.data.sources.textclass import _SPLIT_NAMES, detect_format
-from rnnkit.errors import CheckpointError, ConfigError, DataError
+from rnnkit.data.sources.detect import detect_input_format
+from rnnkit.data.sources.sequences import NUMERIC_FORMATS, read_sequences
+from rnnkit.data.sources.textclass import _SPLIT_NAMES
+from rnnkit.errors import CheckpointError, DataError
+from rnnkit.tasks import _pretrained
 from rnnkit.tasks import _sequences as seq
 from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig
 from rnnkit.tasks.registry import register
@@ -42,7 +48,9 @@ TEXT_FORMATS = ("csv", "tsv", "jsonl")
 @dataclass
 class ClassifyData(DataSection):
     dataset: Optional[Literal["imdb", "mnist"]] = None  # a built-in dataset instead of a file
-    format: Literal["auto", "csv", "tsv", "jsonl", "npz", "ucr"] = "auto"
+    # the input format: "auto" (from the name and first line; docs/data-formats.md), text tables csv / tsv / jsonl,
+    # numbers npz / ucr (univariate TSV) / ts (sktime .ts) / long-csv (one row per step: id, time, features, label)
+    format: Literal["auto", "csv", "tsv", "jsonl", "npz", "ucr", "ts", "long-csv"] = "auto"
     text_column: str = "text"
     label_column: str = "label"
     split_column: Optional[str] = None  # a column saying train / val / test per row
@@ -55,6 +63,10 @@ class ClassifyData(DataSection):
     # through an embedding -- the classic mistake the imdb-int recipe reproduces (ids are not magnitudes)
     ids_as_features: bool = False
     scale: Literal["standard", "minmax", "none"] = "standard"  # numeric features
+    id_column: str = "auto"  # long-csv: the sequence id column ("auto": the one named id, series_id, sample_id, ...)
+    time_column: str = "auto"  # long-csv: orders the rows of an id ("auto": time, t, step, date, ...; "none": file order)
+    feature_columns: Optional[list[str]] = None  # long-csv: the inputs (default every column but id, time, label)
+    missing: Literal["error", "interpolate"] = "error"  # numeric gaps (?, NaN, empty): refuse, or fill linearly
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -100,22 +112,13 @@ class ClassifyArtifacts(Artifacts):
                    features=seq.field(raw, "features", int, where), steps=steps if isinstance(steps, int) else None)
 
 
-def file_format(path: str | Path, d: ClassifyData) -> str:
-    """``csv``/``tsv``/``jsonl`` (text), ``npz``/``ucr`` (numbers) or ``lines`` (plain text)."""
+def file_format(path: str | Path, d: ClassifyData, *, lines_ok: bool = False) -> str:
+    """``csv``/``tsv``/``jsonl`` (text), ``npz``/``ucr``/``ts``/``long-csv`` (numbers) or ``lines``
+    (plain text, with ``lines_ok``): ``data.format``, or detected (rnnkit.data.sources.detect)."""
     if d.format != "auto":
         return d.format
-    name = Path(path).name.lower().removesuffix(".gz")
-    if name.endswith(".npz"):
-        return "npz"
-    try:
-        fmt = detect_format(path)
-    except ConfigError:
-        return "ucr"
-    if fmt == "tsv":
-        first = read_text(path).split("\n", 1)[0].rstrip("\r").split("\t")
-        if d.text_column not in first:
-            return "ucr"
-    return fmt
+    return detect_input_format(path, (*TEXT_FORMATS, *NUMERIC_FORMATS), text_column=d.text_column,
+                               id_column=d.id_column, lines_ok=lines_ok)
 
 
 @register
@@ -129,7 +132,7 @@ class ClassifyTask(Task):
     # ------------------------------------------------------------- reading
     def read(self, source: str | Path, *, labelled: bool = True) -> Examples:
         d = self.config.data
-        fmt = file_format(source, d)
+        fmt = file_format(source, d, lines_ok=not labelled and (not self.fitted or self.artifacts.kind == "text"))
         if fmt in TEXT_FORMATS:
             cols = [d.text_column] + ([d.label_column] if labelled else []) + \
                    ([d.split_column] if labelled and d.split_column else [])
@@ -139,16 +142,15 @@ class ClassifyTask(Task):
                 split_of = [self._split_name(s, source, n) for s, n in zip(t.columns[d.split_column], t.lines)]
             return Examples(t.columns[d.text_column], t.columns[d.label_column] if labelled else None,
                             str(source), t.lines, split_of)
-        if fmt == "npz":
-            x, y = seq.read_npz_arrays(source, y_key="y" if labelled else None)
-            return Examples(x, None if y is None else [str(v) for v in y.tolist()], str(source))
-        if not labelled and (not self.fitted or self.artifacts.kind == "text"):
+        if fmt == "lines":
             lines = [(n, s) for n, s in enumerate(read_text(source).splitlines(), 1) if s.strip()]
             if not lines:
                 raise DataError(f"{source}: no text to classify (only blank lines)")
             return Examples([s for _, s in lines], None, str(source), [n for n, _ in lines])
-        x, labels, lines = read_ucr(source)
-        return Examples(list(x), labels if labelled else None, str(source), lines)
+        f = read_sequences(source, fmt, target="class", labelled=labelled, label_columns=[d.label_column],
+                           id_column=d.id_column, time_column=d.time_column, feature_columns=d.feature_columns,
+                           missing=d.missing)
+        return Examples(f.inputs, f.targets, str(source), f.lines)
 
     @staticmethod
     def _split_name(value: str, source: Any, line: int) -> str:
@@ -201,6 +203,7 @@ class ClassifyTask(Task):
             tokenizer = get_tokenizer(d.tokens, lower=d.lower)
             self._train_tokens = (train, [tokenizer(t) for t in train.inputs])  # tokenized once for encode()
             vocab = Vocab.build(self._train_tokens[1], min_freq=d.min_freq, max_size=d.max_vocab, bos=None, eos=None)
+            self._pretrained = _pretrained.read_for_vocab(self, vocab)  # model.pretrained_embeddings
             return ClassifyArtifacts(labels, "text", vocab, tokenizer)
         return ClassifyArtifacts(labels, "numeric", scaler=seq.fit_scaler(d.scale, train.inputs),
                                  features=int(train.inputs[0].shape[1]), steps=seq.fixed_steps(train.inputs))
@@ -239,6 +242,8 @@ class ClassifyTask(Task):
         out: dict[str, Any] = {"input": a.kind, "classes": len(a.labels)}
         if a.kind == "text":
             out.update(tokens=self.config.data.tokens, vocabulary=len(a.vocab))
+            if getattr(self, "_pretrained", None) is not None:
+                out.update(self._pretrained.info())
         else:
             out.update(steps=a.steps if a.steps is not None else "variable", features=a.features)
         return out
@@ -252,7 +257,10 @@ class ClassifyTask(Task):
             sizes = {"vocab_size": len(a.vocab)}
         else:
             sizes = {"input_size": a.features, "steps": a.steps}
-        return seq.build_many_to_one(self.config.model, out_size=len(a.labels), **sizes)
+        model = seq.build_many_to_one(self.config.model, out_size=len(a.labels), **sizes)
+        if getattr(self, "_pretrained", None) is not None:  # read when the artifacts were fitted (training)
+            _pretrained.apply(model.encoder.embedding, self._pretrained)
+        return model
 
     def objective(self, *, final: bool = True) -> seq.ClassificationObjective:
         return seq.ClassificationObjective(len(self.artifacts.labels))

@@ -1,9 +1,13 @@
 """Task ``regress``: one or more real values per sequence (many-to-one), or the feed-forward baseline.
 
-Inputs, by ``data.format`` (``"auto"``: ``.npz`` / ``.csv`` / anything else = UCR-style; plain or ``.gz``):
+Inputs, by ``data.format`` (``"auto"``: detected from the name and first line, plain or ``.gz``;
+rnnkit.data.sources.detect and docs/data-formats.md):
 
-* ``.npz`` — ``X`` (N×T×D) and a float ``y`` (N) or (N×K);
+* ``.npz`` — ``X`` (N×T×D), optional ``lengths`` (N), and a float ``y`` (N) or (N×K);
 * UCR-style TSV — the target first, then the values of the series (univariate, T×1);
+* sktime/UEA ``.ts`` with ``@targetLabel true``; long-format CSV (one row per step, an id
+  column per sequence, ``target_columns`` constant within an id) — a ``.csv`` with an id
+  column is read as long-csv, otherwise as one series cut into windows:
 * CSV series — ``target_columns`` estimated from the last ``input_len`` rows of the
   ``feature_columns`` (default: every column but the targets and the time column):
   a window reads rows ``s .. s+input_len-1`` and predicts the targets of its last row;
@@ -27,7 +31,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from torch import nn
 
 from rnnkit.data import SequenceDataset
-from rnnkit.data.sources import read_csv_series, read_ucr
+from rnnkit.data.sources import read_csv_series
+from rnnkit.data.sources.detect import detect_input_format
+from rnnkit.data.sources.sequences import NUMERIC_FORMATS, read_sequences
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.tasks import _sequences as seq
 from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig
@@ -36,10 +42,14 @@ from rnnkit.tasks.registry import register
 
 @dataclass
 class RegressData(DataSection):
-    format: Literal["auto", "npz", "ucr", "csv"] = "auto"
-    target_columns: list[str] = field(default_factory=list)  # CSV: what to estimate
-    feature_columns: Optional[list[str]] = None  # CSV: default every column but targets and time
-    time_column: str = "auto"  # CSV: "auto" (date/time/timestamp/datetime if present), a name, or "none"
+    # the input format: "auto" (from the name and first line; docs/data-formats.md), npz, ucr (univariate TSV),
+    # ts (sktime .ts, @targetLabel true), csv (one series cut into windows) or long-csv (one row per step, an id per sequence)
+    format: Literal["auto", "npz", "ucr", "csv", "ts", "long-csv"] = "auto"
+    target_columns: list[str] = field(default_factory=list)  # CSV, long-csv: what to estimate
+    feature_columns: Optional[list[str]] = None  # CSV, long-csv: default every column but targets, id and time
+    time_column: str = "auto"  # CSV, long-csv: "auto" (a column named like date/time/timestamp/step...), a name, or "none"
+    id_column: str = "auto"  # long-csv: the sequence id column ("auto": the one named id, series_id, sample_id, ...)
+    missing: Literal["error", "interpolate"] = "error"  # npz/ucr/ts/long-csv gaps (?, NaN, empty): refuse, or fill linearly
     input_len: int = 24  # CSV: rows per window
     scale: Literal["standard", "minmax", "none"] = "standard"  # features
     scale_target: Literal["standard", "minmax", "none"] = "standard"
@@ -78,10 +88,10 @@ class RegressArtifacts(Artifacts):
 
 
 def file_format(path: str | Path, d: RegressData) -> str:
+    """``data.format``, or detected (rnnkit.data.sources.detect): npz, ucr, ts, csv or long-csv."""
     if d.format != "auto":
         return d.format
-    name = Path(path).name.lower().removesuffix(".gz")
-    return "npz" if name.endswith(".npz") else "csv" if name.endswith(".csv") else "ucr"
+    return detect_input_format(path, ("csv", *NUMERIC_FORMATS), id_column=d.id_column)
 
 
 def time_column_arg(value: str) -> str | None:
@@ -98,18 +108,16 @@ class RegressTask(Task):
 
     # ------------------------------------------------------------- reading
     def read(self, source: str | Path, *, labelled: bool = True) -> Examples:
-        fmt = file_format(source, self.config.data)
+        d = self.config.data
+        fmt = file_format(source, d)
         if fmt == "csv":
             return self._read_csv(source, labelled)
-        if fmt == "npz":
-            x, y = seq.read_npz_arrays(source, y_key="y" if labelled else None)
-        else:
-            arr, raw, lines = read_ucr(source)
-            x, y = list(arr), _floats(raw, lines, source) if labelled else None
-        if y is not None:
-            seq.check_finite(np.asarray(y, dtype=np.float64), f"{source}: y")
-            y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
-        return Examples(x, y, str(source))
+        if fmt == "long-csv" and labelled and not d.target_columns:
+            raise ConfigError(f"data.target_columns must name the target column(s) of the long-format CSV {source}")
+        f = read_sequences(source, fmt, target="value", labelled=labelled, label_columns=d.target_columns,
+                           id_column=d.id_column, time_column=d.time_column, feature_columns=d.feature_columns,
+                           missing=d.missing)
+        return Examples(f.inputs, f.targets, str(source))  # independent sequences: no lines, a random hold-out
 
     def _read_csv(self, path: str | Path, labelled: bool) -> Examples:
         d = self.config.data
@@ -207,12 +215,3 @@ class RegressTask(Task):
         key = {"row": examples.lines[i]} if examples.lines is not None else {"index": i}
         return {**key, **{n: float(v) for n, v in zip(self.artifacts.targets, output)}}
 
-
-def _floats(labels: list[str], lines: list[int], path: str | Path) -> np.ndarray:
-    """UCR target column as numbers; a non-number names its line."""
-    for lab, line in zip(labels, lines):
-        try:
-            float(lab)
-        except ValueError:
-            raise DataError(f"{path}: line {line}: column 1: the target must be a number; got {lab!r}") from None
-    return np.asarray(labels, dtype=np.float64)
