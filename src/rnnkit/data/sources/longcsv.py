@@ -167,15 +167,18 @@ def read_long_csv(
     if not rows:
         raise DataError(f"{p}: has a header but no data rows")
 
-    numeric_time = False
+    numeric_time = True
     if tpos is not None:
-        try:
-            for group in rows.values():
-                for _, row in group:
+        for group in rows.values():
+            for line, row in group:
+                try:
                     float(row[tpos])
-            numeric_time = True
-        except ValueError:
-            numeric_time = False
+                except ValueError:  # not numbers: ISO dates, or the first such cell is named
+                    numeric_time = False
+                    _time_key(p, line, tc, row[tpos], numeric=False)  # type: ignore[arg-type]
+                    break
+            if not numeric_time:
+                break
 
     out = LongSeries(p, [], [], [], [], idc, tc, features, list(label_columns), notes)
     for key, group in rows.items():

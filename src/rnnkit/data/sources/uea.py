@@ -92,6 +92,7 @@ def read_ts(path: PathLike, *, missing: str = "error") -> TsFile:
     p = Path(path)
     header: dict[str, str] = {}
     tag_line: dict[str, int] = {}
+    spelled: dict[str, str] = {}  # the tag as the file writes it, for messages
     data_line = None
     lines_iter = read_text(p).splitlines()
     n = 0
@@ -100,8 +101,8 @@ def read_ts(path: PathLike, *, missing: str = "error") -> TsFile:
         if not line or line.startswith("#"):
             continue
         if not line.startswith("@"):
-            raise DataError(f"{p}: line {n}: expected a header tag (@name value) or @data before the cases; "
-                            f"got {line[:40]!r}")
+            raise DataError(f"{p}: line {n}: expected a header tag (@name value), or @data before the first "
+                            f"case; got {line[:40]!r}")
         tag, _, value = line[1:].partition(" ")
         tag = tag.lower()
         if tag == "data":
@@ -112,14 +113,15 @@ def read_ts(path: PathLike, *, missing: str = "error") -> TsFile:
                             f"{', '.join('@' + t for t in TS_TAGS)}")
         header[tag] = value
         tag_line[tag] = n
+        spelled[tag] = line[1:].partition(" ")[0]
     if data_line is None:
         raise DataError(f"{p}: no @data line: a .ts file has header tags, then @data, then one case per line")
 
     def flag(tag: str) -> bool | None:
-        return _flag(p, tag_line[tag], tag, header[tag]) if tag in header else None
+        return _flag(p, tag_line[tag], spelled[tag], header[tag]) if tag in header else None
 
     def count(tag: str) -> int | None:
-        return _count(p, tag_line[tag], tag, header[tag]) if tag in header else None
+        return _count(p, tag_line[tag], spelled[tag], header[tag]) if tag in header else None
 
     if flag("timestamps"):
         raise DataError(f"{p}: line {tag_line['timestamps']}: @timeStamps true is not supported: rnnkit reads "
@@ -128,7 +130,7 @@ def read_ts(path: PathLike, *, missing: str = "error") -> TsFile:
     class_labels = None
     if "classlabel" in header:
         first, *labels = header["classlabel"].split()
-        if _flag(p, tag_line["classlabel"], "classLabel", first or ""):
+        if _flag(p, tag_line["classlabel"], spelled["classlabel"], first or ""):
             if not labels:
                 raise DataError(f"{p}: line {tag_line['classlabel']}: @classLabel true must list the class labels")
             class_labels = labels
