@@ -184,3 +184,33 @@ def test_models_stream_equals_forward_with_min_cells(cell):
     assert gen.generate(torch.tensor([0, 1]), length=4, seed=1).shape == (2, 4)
     with pytest.raises(ConfigError, match="recurrent_dropout"):
         LanguageModel(vocab_size=V, cell=cell, recurrent_dropout=0.1)
+
+
+# ---------------------------------------------------------------------- the scans
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("chunk", [None, 1, 3, 7, 50])
+def test_blocked_scan_equals_the_loop_and_the_log_space_scan(chunk, reverse):
+    from rnnkit.nn.min_rnn import blocked_scan, log_scan
+
+    g = torch.Generator().manual_seed(3)
+    a = torch.rand(2, 17, 5, generator=g, dtype=torch.float64)
+    b = torch.rand(2, 17, 5, generator=g, dtype=torch.float64) + 0.1
+    h0 = torch.randn(2, 5, generator=g, dtype=torch.float64)  # any sign
+    expect, h = torch.empty_like(b), h0
+    for t in (range(16, -1, -1) if reverse else range(17)):
+        h = a[:, t] * h + b[:, t]
+        expect[:, t] = h
+    torch.testing.assert_close(blocked_scan(a, b, h0, chunk, reverse=reverse), expect, **F64)
+    if not reverse:
+        torch.testing.assert_close(log_scan(a.log(), b.log(), h0, chunk), expect, rtol=1e-9, atol=1e-10)
+
+
+def test_scan_backward_survives_a_second_backward_call():
+    layer = _layer("mingru", 1, False, "scan")
+    x = torch.randn(B, T, D, dtype=torch.float64, requires_grad=True)
+    out, _ = layer(x)
+    out.sum().backward(retain_graph=True)
+    first = x.grad.clone()
+    x.grad = None
+    out.sum().backward()  # the saved tensors were not modified in place
+    torch.testing.assert_close(x.grad, first, **F64)

@@ -17,13 +17,15 @@ with ``g(v) = v + 0.5`` (v >= 0) and ``sigmoid(v)`` (v < 0), positive so that ``
 
 Two paths that agree (tested forward and backward in float64):
 
-* ``"scan"`` (training): Heinsen's (2023) log-space scan. With ``a*_t = sum_{s<=t} log a_s``,
-  ``h_t = exp(a*_t) h_0 + exp(a*_t + logcumsumexp_t(log b_s - a*_s))``. Every term is a cumsum,
-  a logcumsumexp or an exp: O(log T) depth instead of T dependent steps. The log gates are
-  log-sigmoids (``-softplus``), never ``log(sigmoid)``. ``h_0`` enters linearly (not in log
-  space), so a carried state may have any sign. Time is cut into chunks of ``chunk_size``
-  steps carried one to the next, which bounds ``|a*|`` and so the float32 cancellation in
-  ``a*_t + logcumsumexp``.
+* ``"scan"`` (training): the recurrence over the whole sequence without a step-by-step Python
+  loop, by :func:`blocked_scan` — chunks of ``chunk_size`` steps all advanced at once, their
+  entry states carried across chunks (about 3·sqrt(T) fused kernel calls instead of T), with a
+  hand-written backward (:class:`_MinScan`: the gradient is the same linear recurrence run in
+  reverse). It reassociates the products and sums of the loop, so it is as accurate as the
+  loop; ``h_0`` may have any sign. Heinsen's (2023) log-space scan (:func:`log_scan`, the
+  paper's formulation, ``h_t = exp(a*_t) h_0 + exp(a*_t + logcumsumexp_t(log b_s - a*_s))``)
+  computes the same numbers but its ``logcumsumexp`` made training 3x slower than the fused
+  LSTM on CPU (``benchmarks/rnn_vs_transformer.py``); it is kept as a second oracle.
 * ``"sequential"`` (streaming, generation): the plain loop ``h = a * h + b``, one step at a
   time. ``backend="auto"`` takes it for one-step calls (``stream()``) and the scan otherwise.
 
@@ -51,7 +53,7 @@ from rnnkit.errors import ConfigError
 from rnnkit.nn.sequence import length_mask, reverse_index, reverse_time
 from rnnkit.nn.validation import check_input, check_lengths, check_state
 
-__all__ = ["MinRecurrent", "MIN_CELLS", "MIN_BACKENDS", "log_scan", "log_g", "g"]
+__all__ = ["MinRecurrent", "MIN_CELLS", "MIN_BACKENDS", "blocked_scan", "log_scan", "log_g", "g"]
 
 MIN_CELLS = ("mingru", "minlstm")
 MIN_GATES = {"mingru": 2, "minlstm": 3}
@@ -69,9 +71,12 @@ def log_g(v: Tensor) -> Tensor:
 
 
 def log_scan(log_a: Tensor, log_b: Tensor, h0: Tensor, chunk_size: int | None = None) -> Tensor:
-    """``h_t = a_t h_{t-1} + b_t`` for t = 1..T from log a, log b (B, T, H) and h0 (B, H), b > 0.
+    """Heinsen's (2023) log-space scan of ``h_t = a_t h_{t-1} + b_t`` from log a, log b (B, T, H)
+    and h0 (B, H), b > 0: ``h_t = exp(a*_t) h_0 + exp(a*_t + logcumsumexp_t(log b_s - a*_s))``.
 
-    Returns h (B, T, H). ``chunk_size`` None scans the whole axis at once."""
+    Returns h (B, T, H); ``chunk_size`` None scans the whole axis at once. The formulation of the
+    paper, kept as a second oracle and for ``benchmarks/rnn_vs_transformer.py``: on CPU its
+    ``logcumsumexp`` kernel is slow, so :class:`MinRecurrent` runs :func:`blocked_scan`."""
     T = log_a.shape[1]
     step = T if not chunk_size else chunk_size
     outs, h = [], h0
@@ -84,6 +89,107 @@ def log_scan(log_a: Tensor, log_b: Tensor, h0: Tensor, chunk_size: int | None = 
     return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
 
 
+def blocked_scan(a: Tensor, b: Tensor, h0: Tensor, chunk_size: int | None = None, reverse: bool = False) -> Tensor:
+    """``h_t = a_t h_{t-1} + b_t`` (``reverse``: ``h_t = a_t h_{t+1} + b_t``) for a, b (B, T, H)
+    and h0 (B, H), in linear space, no gradient (see :class:`_MinScan`). Returns h (B, T, H).
+
+    Time is cut into n chunks of C steps (``chunk_size``; None: about sqrt(T), which minimises
+    the Python-level steps, about 3C + n). (1) All chunks at once run C steps from a zero state,
+    keeping only each chunk's end value and its product of a (B, n, H). (2) The chunks' entry
+    states are carried across, n steps over (B, H): ``entry_{k+1} = A_k entry_k + end_k``.
+    (3) All chunks at once run their C steps again from their entry states, writing h. Every
+    kernel call is one fused ``addcmul`` over B·n·H numbers; no log/exp, no division, no
+    ``logcumsumexp`` (whose CPU kernel dominated the log-space scan). It is the sequential
+    recurrence reassociated — products and sums of the same numbers — so it is as accurate as
+    the loop (a product of gates in [0, 1] may underflow to 0, its value to float precision)."""
+    B, T, H = a.shape
+    C = min(chunk_size or max(1, math.isqrt(T)), T)
+    n = -(-T // C)
+    pad = n * C - T
+    if pad:  # a = 1, b = 0 carries the state through unchanged; the padded steps are cut off
+        spec = (0, 0, pad, 0) if reverse else (0, 0, 0, pad)
+        a, b = F.pad(a, spec, value=1.0), F.pad(b, spec)
+    a4, b4 = a.view(B, n, C, H), b.view(B, n, C, H)
+    order = list(range(C - 1, -1, -1) if reverse else range(C))
+    end, prod = b4[:, :, order[0]].clone(), a4[:, :, order[0]].clone()  # (1)
+    for t in order[1:]:
+        end = torch.addcmul(b4[:, :, t], a4[:, :, t], end)
+        prod.mul_(a4[:, :, t])
+    entry, carry = torch.empty_like(end), h0  # (2)
+    for k in (range(n - 1, -1, -1) if reverse else range(n)):
+        entry[:, k] = carry
+        carry = torch.addcmul(end[:, k], prod[:, k], carry)
+    h, prev = torch.empty_like(b4), entry  # (3)
+    for t in order:
+        prev = torch.addcmul(b4[:, :, t], a4[:, :, t], prev, out=h[:, :, t])
+    h = h.view(B, n * C, H)
+    return h[:, pad:] if reverse else h[:, :T]
+
+
+def _keep_logit(cell: str, gates: tuple[Tensor, ...]) -> Tensor:
+    """u with keep gate a = sigmoid(-u): minGRU u = k_z (a = 1 - z); minLSTM u = d = log(i / f)
+    = softplus(-k_f) - softplus(-k_i) (f' = f / (f + i) = sigmoid(-d), without dividing sigmoids)."""
+    if cell == "mingru":
+        return gates[0]
+    return F.softplus(-gates[0]) - F.softplus(-gates[1])
+
+
+def _coefficients(u: Tensor, k_h: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """(a, b, g(k_h)) of ``h_t = a h_{t-1} + b``: a = sigmoid(-u), b = (1 - a) g(k_h)."""
+    gh = torch.sigmoid(k_h.clamp(max=0.0)) + F.relu(k_h)  # g: v + 1/2 for v >= 0, sigmoid(v) below
+    a = torch.sigmoid(-u)
+    return a, (1.0 - a) * gh, gh
+
+
+class _MinScan(torch.autograd.Function):
+    """One min layer's recurrence, forward and backward by hand: keep logit ``u`` and candidate
+    pre-activation ``k_h`` (B, T, H), ``h0`` (B, H) -> h (B, T, H).
+
+    With a = sigmoid(-u), z = 1 - a, b = z g(k_h) (equations in :mod:`rnnkit.reference.min_rnn`),
+    the backward is ``G_t = dL/dh_t + a_{t+1} G_{t+1}`` — the same linear recurrence run in
+    reverse (:func:`blocked_scan`) — then dL/db_t = G_t, dL/da_t = G_t h_{t-1} and so
+    dL/du = G (g(k_h) - h_{t-1}) a z and dL/dk_h = G z g'(k_h). The forward saves the two
+    factors that multiply G (and a, for the reverse recurrence), so the backward is one reverse
+    scan and two products.
+
+    Written for CPU speed: no boolean masks (``where``/``masked_fill``/``heaviside`` on CPU run
+    many times slower than arithmetic kernels), few temporaries, in place where nothing else
+    reads the tensor."""
+
+    @staticmethod
+    def forward(ctx, u: Tensor, k_h: Tensor, h0: Tensor, chunk_size: int | None) -> Tensor:
+        s = torch.sigmoid(k_h.clamp(max=0.0))  # sigmoid(min(k_h, 0)): g below 0, 1/2 above
+        gh = F.relu(k_h).add_(s)  # g(k_h)
+        z = torch.sigmoid(u)  # 1 - a
+        a = torch.neg(u).sigmoid_()
+        h = blocked_scan(a, z * gh, h0, chunk_size)
+        if any(ctx.needs_input_grad):
+            # dL/dk_h = G * w_h, w_h = z g'(k_h); g' = s (1 - s) + 3/4 for k_h >= 0 (= 1/4 + 3/4), 0 + s (1 - s)
+            # below; below0 = ceil(clamp(-k_h, 0, 1)) is 1 for k_h < 0 and 0 from 0 on
+            below0 = torch.neg(k_h).clamp_(0.0, 1.0).ceil_()
+            w_h = s.addcmul_(s, s, value=-1.0).sub_(below0, alpha=0.75).add_(0.75).mul_(z)
+            # dL/du = G * w_u, w_u = (g(k_h) - h_{t-1}) a z
+            w_u = gh
+            w_u[:, 1:] -= h[:, :-1]
+            w_u[:, 0] -= h0
+            w_u.mul_(a).mul_(z)
+            ctx.save_for_backward(a, w_u, w_h)
+        ctx.chunk_size = chunk_size
+        return h
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_h: Tensor):
+        a, w_u, w_h = ctx.saved_tensors
+        a_next = torch.empty_like(a)  # G_t = grad_t + a_{t+1} G_{t+1}
+        a_next[:, :-1] = a[:, 1:]
+        a_next[:, -1] = 0.0
+        G = blocked_scan(a_next, grad_h.contiguous(), grad_h.new_zeros(a.shape[0], a.shape[2]), ctx.chunk_size,
+                         reverse=True)
+        grad_h0 = a[:, 0] * G[:, 0]
+        return G * w_u, G.mul_(w_h), grad_h0, None
+
+
 class MinRecurrent(nn.Module):
     r"""Multi-layer, optionally bidirectional minGRU / minLSTM.
 
@@ -93,7 +199,7 @@ class MinRecurrent(nn.Module):
             :class:`~rnnkit.nn.recurrent.Recurrent` (dropout on each layer's output but the last).
         backend: ``"scan"`` (parallel log-space scan), ``"sequential"`` (the step loop) or
             ``"auto"`` (sequential for a single step, the scan otherwise); :meth:`path_for` tells.
-        chunk_size: steps per scan chunk (None: the whole sequence in one scan).
+        chunk_size: steps per :func:`blocked_scan` chunk (None: about sqrt(T), the fewest kernel calls).
     """
 
     def __init__(
@@ -106,7 +212,7 @@ class MinRecurrent(nn.Module):
         dropout: float = 0.0,
         batch_first: bool = True,
         backend: Literal["auto", "scan", "sequential"] = "auto",
-        chunk_size: int | None = 256,
+        chunk_size: int | None = None,
     ) -> None:
         super().__init__()
         if cell not in MIN_GATES:
@@ -158,36 +264,23 @@ class MinRecurrent(nn.Module):
         return "sequential" if steps == 1 else "scan"
 
     # ------------------------------------------------------------------ one layer
-    def _coefficients(self, pre: Tensor, log_space: bool) -> tuple[Tensor, Tensor]:
-        """(a, b) of ``h_t = a h_{t-1} + b`` — as (log a, log b) when ``log_space`` — from the
-        pre-activations (B, T, G*H)."""
-        H = self.hidden_size
-        k_h = pre[..., -H:]
-        if self.cell == "mingru":
-            k_z = pre[..., :H]
-            if log_space:  # log(1 - z) = -softplus(k), log z = -softplus(-k)
-                return -F.softplus(k_z), -F.softplus(-k_z) + log_g(k_h)
-            z = torch.sigmoid(k_z)
-            return 1.0 - z, z * g(k_h)
-        # log(i / f) = log i - log f; f' = sigmoid(-d), i' = sigmoid(d)
-        d = F.softplus(-pre[..., :H]) - F.softplus(-pre[..., H:2 * H])
-        if log_space:
-            return -F.softplus(d), -F.softplus(-d) + log_g(k_h)
-        return torch.sigmoid(-d), torch.sigmoid(d) * g(k_h)
-
     def _layer(self, x: Tensor, h0: Tensor, weight: Tensor, bias: Tensor, path: str,
                mask: Tensor | None, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
-        pre = F.linear(x, weight, bias)  # (B, T, G*H): every step at once
-        if pre.dtype in (torch.float16, torch.bfloat16):  # autocast: the recurrence in float32
-            pre = pre.float()
-        h0 = h0.to(pre.dtype)
+        H = self.hidden_size
+        # one matmul per gate: contiguous (B, T, H) blocks (slices of one (B, T, G*H) product are
+        # strided, and every elementwise kernel on them runs several times slower on CPU)
+        gates = tuple(F.linear(x, weight[i * H:(i + 1) * H], bias[i * H:(i + 1) * H])
+                      for i in range(MIN_GATES[self.cell]))
+        if gates[0].dtype in (torch.float16, torch.bfloat16):  # autocast: the recurrence in float32
+            gates = tuple(k.float() for k in gates)
+        h0 = h0.to(gates[0].dtype)
+        u, k_h = _keep_logit(self.cell, gates), gates[-1]
         if path == "scan":
-            log_a, log_b = self._coefficients(pre, log_space=True)
-            hs = log_scan(log_a, log_b, h0, self.chunk_size)
+            hs = _MinScan.apply(u, k_h, h0, self.chunk_size)
         else:
-            a, b = self._coefficients(pre, log_space=False)
+            a, b, _ = _coefficients(u, k_h)
             steps, h = [], h0
-            for t in range(pre.shape[1]):
+            for t in range(k_h.shape[1]):
                 new = a[:, t] * h + b[:, t]
                 h = new if mask is None else torch.where(mask[:, t, None], new, h)
                 steps.append(new)
