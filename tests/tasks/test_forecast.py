@@ -102,9 +102,17 @@ def test_ett_recipe_on_real_etth1(datasets_dir, tmp_path, monkeypatch):
     res = runner.train(cfg, tmp_path / "run", quiet=True)
     assert res.fit.global_step == 3
     assert res.task.artifacts.features == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
-    # the standard split: 8640 training rows → 8640 - 96 - 24 + 1 windows
+    # the standard split (split_rows = [8640, 2880, 2880]): 8640 training rows → 8640 - 96 - 24 + 1 windows,
+    # 2880 - 24 + 1 validation and test windows (each part starts input_len rows early)
+    assert res.task.config.data.split_rows == [8640, 2880, 2880]
     assert len(res.data.train.dataset) == 8521
-    assert {"mae", "mse", "mae_orig"} <= set(res.test_metrics)
+    assert len(res.data.val.dataset) == len(res.data.test.dataset) == 2857
+    assert {"mae", "mse", "mae_orig", "naive_mse", "naive_mae_orig", "seasonal_naive_mse"} <= set(res.test_metrics)
+    # the naive baseline by hand on the test windows of OT, in standardised units
+    ot = np.loadtxt(datasets_dir / "ett" / "ETTh1.csv", delimiter=",", skiprows=1, usecols=7)
+    z = (ot - ot[:8640].mean()) / ot[:8640].std()
+    errs = [z[t + 1: t + 25] - z[t] for t in range(11520 - 1, 14400 - 24)]
+    assert res.test_metrics["naive_mse"] == pytest.approx(np.mean(np.square(errs)), rel=1e-4)
 
 
 def test_cli_train_evaluate_predict_csv(tmp_path, capsys):
