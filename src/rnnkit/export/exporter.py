@@ -81,6 +81,10 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
     from rnnkit.nn.recurrent import Recurrent
 
     name = task.name
+    if type(model).__module__ == "rnnkit.models.transformer":
+        raise ConfigError(f"rnnkit export does not handle model.kind = 'transformer' ({type(model).__name__}) yet: "
+                          "its graphs (attention over a growing key/value cache) have no export path; export a "
+                          "kind = 'rnn' run, or serve this one from Python (rnnkit.load)")
     rnn = getattr(model, "rnn", None) or getattr(getattr(model, "encoder", None), "rnn", None) \
         or getattr(model, "decoder", None)
     if rnn is not None and not isinstance(rnn, Recurrent):

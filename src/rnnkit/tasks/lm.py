@@ -15,6 +15,10 @@ joined, are the text itself. Validation is the *tail* ``val_fraction`` of the co
   the token-weighted mean of the ``predict`` rows. The very first token of a text has
   nothing before it and is not scored.
 
+Model: ``[model] kind = "rnn"`` (:class:`~rnnkit.models.LanguageModel`) or ``"transformer"``
+(:class:`~rnnkit.models.TransformerLanguageModel`, causal decoder-only; it trains on independent
+``seq_len`` windows — no state is carried between chunks — and generates with a key/value cache).
+
 Metrics: mean NLL (nats per token), perplexity and bits per token (``bpc``).
 """
 
@@ -23,7 +27,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Optional
+from typing import Any, Callable, Literal, Optional, Union
 
 import numpy as np
 import torch
@@ -35,7 +39,7 @@ from rnnkit.data._files import read_text
 from rnnkit.data.sources import bundled_tinyshakespeare
 from rnnkit.data.tokenize import WordTokenizer
 from rnnkit.errors import CheckpointError, ConfigError, DataError
-from rnnkit.models import LanguageModel, LanguageModelConfig
+from rnnkit.models import LanguageModel, LanguageModelConfig, TransformerLanguageModel, TransformerLanguageModelConfig
 from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig
 from rnnkit.tasks.registry import register
 from rnnkit.train import MeanNLL, StepResult
@@ -91,7 +95,7 @@ class LMGenerate:
 class LMConfig(TaskConfig):
     task: str = "lm"
     data: LMData = field(default_factory=LMData)
-    model: LanguageModelConfig = field(default_factory=LanguageModelConfig)
+    model: Union[LanguageModelConfig, TransformerLanguageModelConfig] = field(default_factory=LanguageModelConfig)
     generate: LMGenerate = field(default_factory=LMGenerate)
 
 
@@ -153,7 +157,8 @@ class TokenObjective:
         return {"nll": MeanNLL()}
 
     def __call__(self, model: nn.Module, batch: Any, state: Any) -> StepResult:
-        stream = batch.indices is None
+        # stream batches carry the state, unless the model says it does not (the transformer's windows)
+        stream = batch.indices is None and getattr(getattr(model, "module", model), "carries_state", True)
         args = (batch.condition,) if self.condition else ()
         nll, n, state = token_nll(model, batch, *args, state=state if stream else None)
         nll_sum, n_sum = nll.sum(), n.sum()
@@ -310,8 +315,9 @@ class LanguageModelTask(Task):
         return {"level": self.artifacts.level, "vocabulary": len(self.artifacts.vocab)}
 
     # ------------------------------------------------------------- model
-    def build_model(self) -> LanguageModel:
-        return LanguageModel(self.config.model.replace(vocab_size=len(self.artifacts.vocab)))
+    def build_model(self) -> LanguageModel | TransformerLanguageModel:
+        m = self.config.model.replace(vocab_size=len(self.artifacts.vocab))
+        return TransformerLanguageModel(m) if isinstance(m, TransformerLanguageModelConfig) else LanguageModel(m)
 
     def objective(self, *, final: bool = True) -> TokenObjective:
         return TokenObjective()
