@@ -14,6 +14,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from rnnkit.errors import ConfigError
 from rnnkit.models._checks import check_features, check_ids, full_lengths
 from rnnkit.models.config import RECURRENT_CELLS, ModelConfig
 from rnnkit.nn.factory import make_recurrent
@@ -21,6 +22,7 @@ from rnnkit.nn.factory import make_recurrent
 __all__ = ["EncoderFields", "SequenceEncoder", "as_chunk"]
 
 BACKENDS = ("auto", "fused", "unrolled")
+DEFAULT_EMBEDDING_DIM = 32  # model.embedding_dim when neither the config nor pretrained vectors set it
 
 
 @dataclasses.dataclass
@@ -30,6 +32,9 @@ class EncoderFields(ModelConfig):
     Exactly one of ``vocab_size`` (inputs are token ids (B, T), embedded to
     ``embedding_dim``) and ``input_size`` (inputs are features (B, T, D)) is set.
     ``dropout`` applies to the encoder's input, between stacked layers and before the head.
+    ``pretrained_embeddings``: a word vectors file (GloVe, word2vec or fastText text, plain or
+    ``.gz``; see :mod:`rnnkit.data.embeddings`) the task copies into the embedding at training
+    time (the trained weights then live in the run; reloading never reads the file again).
     """
 
     data_sizes = ("vocab_size", "input_size")  # the task sets exactly one from the data
@@ -41,19 +46,32 @@ class EncoderFields(ModelConfig):
 
     vocab_size: int | None = None
     input_size: int | None = None
-    embedding_dim: int = 32
+    embedding_dim: int | None = None  # None: 32, or the dimension of model.pretrained_embeddings
     cell: Literal["rnn", "lstm", "gru", "mingru", "minlstm"] = "lstm"
     hidden_size: int = 64
     num_layers: int = 1
     bidirectional: bool = False
     dropout: float = 0.0
     backend: Literal["auto", "fused", "unrolled"] = "auto"
+    pretrained_embeddings: str | None = None  # word vectors file (GloVe/word2vec/fastText text, .gz too)
+    freeze_embeddings: bool = False  # keep the pretrained vectors fixed while training (false: fine-tune them)
 
     def validate(self) -> None:
         super().validate()
         self._token_or_feature_input()
-        for name in ("embedding_dim", "hidden_size", "num_layers"):
+        self._positive("embedding_dim", optional=True)
+        for name in ("hidden_size", "num_layers"):
             self._positive(name)
+        if self.pretrained_embeddings is not None:
+            if not isinstance(self.pretrained_embeddings, str) or not self.pretrained_embeddings.strip():
+                raise ConfigError(f"{self._name('pretrained_embeddings')} must be the path of a word vectors file; "
+                                  f"got {self.pretrained_embeddings!r}")
+            if self.vocab_size is None:
+                raise ConfigError(f"{self._name('pretrained_embeddings')} needs token inputs (vocab_size: words "
+                                  f"embedded by the model); these inputs are features (input_size={self.input_size})")
+        if self.freeze_embeddings and self.pretrained_embeddings is None:
+            raise ConfigError(f"{self._name('freeze_embeddings')}=True freezes pretrained vectors; "
+                              "expected model.pretrained_embeddings to be set too; got none")
         self._choice("cell", RECURRENT_CELLS)
         self._choice("backend", BACKENDS)
         self._fraction("dropout")
@@ -77,7 +95,7 @@ class SequenceEncoder(nn.Module):
         *,
         vocab_size: int | None,
         input_size: int | None,
-        embedding_dim: int,
+        embedding_dim: int | None,
         cell: str,
         hidden_size: int,
         num_layers: int,
@@ -85,11 +103,15 @@ class SequenceEncoder(nn.Module):
         dropout: float,
         backend: str = "auto",
         extra_input_size: int = 0,
+        freeze_embeddings: bool = False,
     ) -> None:
         super().__init__()
         self.vocab_size = vocab_size
         self.input_size = input_size
+        embedding_dim = embedding_dim or DEFAULT_EMBEDDING_DIM
         self.embedding = nn.Embedding(vocab_size, embedding_dim) if vocab_size is not None else None
+        if self.embedding is not None and freeze_embeddings:
+            self.embedding.weight.requires_grad_(False)  # the optimizer never changes a frozen embedding
         step_size = (embedding_dim if vocab_size is not None else input_size) + extra_input_size
         self.input_dropout = nn.Dropout(dropout)
         self.rnn = make_recurrent(
@@ -115,6 +137,7 @@ class SequenceEncoder(nn.Module):
             dropout=cfg.dropout,
             backend=cfg.backend,
             extra_input_size=extra_input_size,
+            freeze_embeddings=cfg.freeze_embeddings,
         )
 
     @property

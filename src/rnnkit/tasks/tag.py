@@ -41,6 +41,7 @@ from rnnkit.data._files import find_in_folder
 from rnnkit.data.sources import read_conll, resolve
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models import SequenceTagger, SequenceTaggerConfig
+from rnnkit.tasks import _pretrained
 from rnnkit.tasks._tokens import MEMORY, WhenFed, artifact_part, memory_items, text_lines, unwrap, vocab_part
 from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig, check_fraction
 from rnnkit.tasks.registry import register
@@ -171,6 +172,7 @@ class TagTask(Task):
     def __init__(self, config: TagConfig) -> None:
         super().__init__(config)
         self._file_tags: set[str] = set()  # the training file's tags, validation part included
+        self._pretrained: _pretrained.Pretrained | None = None  # read when the artifacts are fitted
 
     # ------------------------------------------------------------- reading
     def read(self, source: str | Path, *, labelled: bool = True) -> Examples:
@@ -226,8 +228,9 @@ class TagTask(Task):
         words = [[t.lower() for t in s] for s in train.inputs] if d.lowercase else train.inputs
         chars = (Vocab.build((list(t) for s in train.inputs for t in s), bos=None, eos=None)
                  if d.char_features else None)
-        return TagArtifacts(Vocab.build(words, min_freq=d.min_freq, max_size=d.max_vocab, bos=None, eos=None),
-                            chars, tags, d.lowercase, d.max_word_len)
+        vocab = Vocab.build(words, min_freq=d.min_freq, max_size=d.max_vocab, bos=None, eos=None)
+        self._pretrained = _pretrained.read_for_vocab(self, vocab)  # model.pretrained_embeddings
+        return TagArtifacts(vocab, chars, tags, d.lowercase, d.max_word_len)
 
     def _encode_words(self, tokens: Sequence[str]) -> np.ndarray:
         """(T,) word ids, or (T, 1 + W) word and character ids with character features."""
@@ -265,14 +268,17 @@ class TagTask(Task):
     def info(self) -> dict[str, Any]:
         a = self.artifacts
         return {"words": len(a.words), "characters": len(a.chars) if a.chars is not None else "none",
-                "tags": len(a.tags), "entity F1": looks_like_chunks(a.tags)}
+                "tags": len(a.tags), "entity F1": looks_like_chunks(a.tags),
+                **(self._pretrained.info() if self._pretrained is not None else {})}
 
     # ------------------------------------------------------------- model
     def build_model(self) -> SequenceTagger:
         a = self.artifacts
-        return SequenceTagger(replace(self.config.model, vocab_size=len(a.words), input_size=None,
-                                      num_tags=len(a.tags),
-                                      char_vocab_size=len(a.chars) if a.chars is not None else None))
+        model = SequenceTagger(replace(self.config.model, vocab_size=len(a.words), input_size=None,
+                                       num_tags=len(a.tags),
+                                       char_vocab_size=len(a.chars) if a.chars is not None else None))
+        _pretrained.apply(model.encoder.embedding, self._pretrained)
+        return model
 
     def objective(self, *, final: bool = True) -> TagObjective:
         """The same either way: evaluation always Viterbi-decodes every sentence."""
