@@ -113,6 +113,7 @@ def test_regress_reads_ts_targets_and_long_csv(tmp_path):
     res = train_run(tmp_path / "two", toml, ["data.target_columns=['target']", "data.missing=interpolate"],
                     data=str(tmp_path / "l.csv"))
     assert res.task.artifacts.features == 2 and res.task.artifacts.steps is None
+    assert res.task.artifacts.targets == ["target"]  # named by data.target_columns
 
 
 def test_format_key_and_detection_errors_through_the_task(tmp_path):

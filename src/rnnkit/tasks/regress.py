@@ -165,7 +165,8 @@ class RegressTask(Task):
     def fit(self, train: Examples) -> RegressArtifacts:
         d = self.config.data
         y = train.targets
-        names = list(d.target_columns) if train.lines is not None else (
+        named = train.lines is not None or len(d.target_columns) == y.shape[1]  # CSV windows, long-csv
+        names = list(d.target_columns) if named else (
             ["y"] if y.shape[1] == 1 else [f"y{i}" for i in range(y.shape[1])])
         return RegressArtifacts(names, int(train.inputs[0].shape[1]), seq.fixed_steps(train.inputs),
                                 seq.fit_scaler(d.scale, train.inputs), seq.fit_scaler(d.scale_target, y))
