@@ -72,19 +72,37 @@ class Run:
 
         return export_run(self, out, format=format, opset=opset, quantize=quantize, overwrite=overwrite)
 
+    def report(self, plots: bool = True) -> list[Path]:
+        """Rebuild ``report.md`` and ``report.html`` (and, with ``plots``, ``plots/``) from the
+        run directory, as ``rnnkit report RUN_DIR`` does; returns the report files."""
+        from rnnkit.viz.run_report import rebuild_report
+
+        return rebuild_report(self.path, plots=plots)
+
 
 def train(cfg: Any, out: str | Path, **options: Any) -> runner.RunResult:
-    """:func:`rnnkit.tasks.runner.train` with the run's plots drawn (what ``rnnkit train`` runs)."""
+    """:func:`rnnkit.tasks.runner.train` with the run's plots drawn and ``report.html``
+    written (what ``rnnkit train`` runs)."""
     from rnnkit.viz.run_plots import write_run_plots
 
-    return runner.train(cfg, out, plots=write_run_plots, **options)
+    return _html(runner.train(cfg, out, plots=write_run_plots, **options))
 
 
 def resume(run_dir: str | Path, overrides: Any = (), **options: Any) -> runner.RunResult:
-    """Continue an interrupted run (what ``rnnkit resume`` runs), plots included."""
+    """Continue an interrupted run (what ``rnnkit resume`` runs), plots and report.html included."""
     from rnnkit.viz.run_plots import write_run_plots
 
-    return runner.resume(run_dir, overrides, plots=write_run_plots, **options)
+    return _html(runner.resume(run_dir, overrides, plots=write_run_plots, **options))
+
+
+def _html(result: runner.RunResult) -> runner.RunResult:
+    """``report.html`` beside the ``report.md`` the runner wrote (rank 0 only)."""
+    from rnnkit.train.distributed import is_main_process
+    from rnnkit.viz.report_html import write_html_report
+
+    if not result.already_finished and is_main_process():
+        write_html_report(result.run_dir)
+    return result
 
 
 def _examples(task: Task, data: Any, targets: Any = None) -> Examples:

@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-p", type=float)
     p.add_argument("--seed", type=int)
 
+    p = sub.add_parser("report", help="rebuild a finished run's plots, report.md and report.html")
+    p.add_argument("run_dir")
+    p.add_argument("--no-plots", dest="plots", action="store_false",
+                   help="keep plots/ as it is (default: draw it again from the saved model and the run's data)")
+
     sub.add_parser("recipes", help="list the built-in recipes")
 
     p = sub.add_parser("config", help="print a config as commented TOML: every key, its type, default and meaning")
@@ -272,6 +277,14 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from rnnkit.viz.run_report import rebuild_report  # what Run.report() runs
+
+    for path in rebuild_report(args.run_dir, plots=args.plots):
+        print(path)
+    return 0
+
+
 def cmd_main(args: argparse.Namespace) -> int:
     from rnnkit.cli.demo import run_main_job
 
@@ -288,6 +301,7 @@ COMMANDS = {
     "export": cmd_export,
     "train": cmd_train, "resume": cmd_resume, "evaluate": cmd_evaluate, "predict": cmd_predict,
     "generate": cmd_generate, "recipes": cmd_recipes, "main": cmd_main, "config": cmd_config,
+    "report": cmd_report,
 }
 
 
