@@ -198,12 +198,13 @@ def test_forecast_relative_windows_are_shifted_by_their_last_input_row(tmp_path)
     rows = ["t,a,b"] + [f"{i},{i * 0.5},{(i % 4) * 1.0}" for i in range(60)]
     series.write_text("\n".join(rows) + "\n")
     cfg = runner.load_run_config("ett-forecast", ["data.dataset=none", 'data.target_columns=["a"]', "data.input_len=5",
-                                                  "data.horizon=3", "data.batch_size=7", "data.time_column=t"],
+                                                  "data.horizon=3", "data.batch_size=7", "data.time_column=t",
+                                                  "data.season=none"],
                                  data=str(series))
     assert cfg.data.relative  # the recipe's setting
     task = ForecastTask(cfg)
     batch = next(iter(pipeline.prepare(task).train))
-    x, y = batch.inputs, batch.targets.reshape(len(batch.inputs), 3, 1)
+    x, y = batch.inputs, batch.targets[:, 0]  # the truth (then the naive baseline): (B, horizon, targets)
     assert torch.equal(x[:, -1], torch.zeros_like(x[:, -1]))  # the last row is the origin
     scale = float(x[0, -2, 0])  # a rises by one scaled step per row: x[-2] = -step, y = +step, +2 step, +3 step
     assert torch.allclose(y[..., 0], -scale * torch.tensor([1.0, 2.0, 3.0]).expand(len(y), 3), atol=1e-5)

@@ -88,7 +88,6 @@ def test_monotonic_integer_feature_is_warned_about(tmp_path):
 def test_split_rows_cuts_chronologically_with_context(tmp_path):
     path = write_csv(tmp_path / "s.csv", ["time", "temp"], [(f"t{i}", float(i)) for i in range(50)])
     task = task_for(tmp_path, ["data.split_rows=[30,8,6]"], data=str(path))
-    assert task.config.data.val_fraction == 0 and task.config.data.test_fraction == 0  # split_rows wins
     with pytest.warns(UserWarning, match="chose 'time'"):
         splits = pipeline.read_splits(task)
     rows = {k: v.inputs[:, 0].astype(int).tolist() for k, v in splits.items()}
@@ -113,16 +112,20 @@ def test_split_rows_errors(tmp_path):
     ]:
         with pytest.raises(ConfigError, match=message):
             ForecastData(target_columns=["temp"], split_rows=value)
+    with pytest.raises(ConfigError, match=r"data.season must be an integer >= 1 \(rows per season\); got 0"):
+        ForecastData(season=0)
+    # between keys: checked once every override is in, whatever their order
+    cfg = write_config(tmp_path, TOML)
     with pytest.raises(ConfigError, match=r"data.split_rows = \[30, 8, 6\] gives every split's rows; "
                                           r"data.test_fraction = 0.3 cannot be used with it"):
-        ForecastData(split_rows=[30, 8, 6], test_fraction=0.3)
+        runner.load_run_config(cfg, ["data.split_rows=[30,8,6]", "data.test_fraction=0.3"])
     with pytest.raises(ConfigError, match=r"data.split_rows = \[30, 8, 6\] and data.val_path both give the "
                                           r"validation split"):
-        ForecastData(split_rows=[30, 8, 6], val_path="v.csv")
-    assert ForecastData(split_rows=[30, 0, 6], val_path="v.csv").val_fraction == 0
-    assert ForecastData(dataset="etth1").split_rows == [8640, 2880, 2880]
-    with pytest.raises(ConfigError, match=r"data.season must be an integer in 1..data.input_len = 96"):
-        ForecastData(season=97)
+        runner.load_run_config(cfg, ["data.split_rows=[30,8,6]"], val="v.csv")
+    runner.load_run_config(cfg, ["data.split_rows=[30,0,6]"], val="v.csv")  # no validation rows: the file gives them
+    with pytest.raises(ConfigError, match=r"data.season = 5 must be <= data.input_len = 4"):
+        runner.load_run_config(cfg, ["data.season=5"])
+    assert runner.load_run_config(cfg, ["data.season=6", "data.input_len=8"]).data.season == 6
 
     path = write_csv(tmp_path / "s.csv", ["temp"], [(float(i),) for i in range(50)])
     for value, message in [

@@ -117,6 +117,9 @@ def check_run_settings(cfg: Any) -> None:
             v = getattr(d, key, None)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                 raise ConfigError(f"data.{key} must be an integer >= 1; got {v!r}")
+        combined = getattr(d, "check_combined", None)  # a task's checks between [data] keys (forecast)
+        if combined is not None:
+            combined()
     g = getattr(cfg, "generate", None)
     if g is not None:
         check_generation(g.length, g.temperature, g.top_k, g.top_p, g.seed, where="generate.")

@@ -3,7 +3,7 @@
 
 The series is split chronologically: separate ``val_path``/``test_path`` files, or
 ``split_rows = [train, val, test]`` row counts (the file itself then says which split each
-row is in: ``Examples.split_of``), or the last ``test_fraction`` of the rows for test and
+row is in: ``Examples.split_of``; the fractions are unused, and a part of 0 rows is none), or the last ``test_fraction`` of the rows for test and
 then the last ``val_fraction`` of the rest for validation (defaults 0.2 and 0.125:
 70/10/20). Validation and test parts start ``input_len`` rows early, so their first target
 is the split's first row. One scaler over every used column is fitted on the training rows
@@ -62,7 +62,7 @@ class ForecastData(DataSection):
     stride: int = 1  # rows between training windows
     val_fraction: float = 0.125  # of the rows left after the test part: 10% of the series
     test_fraction: float = 0.2
-    split_rows: Optional[list[int]] = None  # [train, val, test] row counts of data.path in time order (later rows unused; 0: no such part); replaces the fractions (set to 0). etth1: [8640, 2880, 2880]
+    split_rows: Optional[list[int]] = None  # [train, val, test] row counts of data.path in time order (later rows unused; 0: no such part) instead of the fractions; etth1 default [8640, 2880, 2880]
     season: Optional[int] = None  # rows per season (e.g. 24: hourly data, daily cycle), 1..input_len: final metrics add the seasonal-naive baseline seasonal_naive_*
     scale: Literal["standard", "minmax"] = "standard"
     relative: bool = False  # each window minus its last input row; predictions add that row's targets back
@@ -72,31 +72,33 @@ class ForecastData(DataSection):
         check_fraction(self.test_fraction, "data.test_fraction")
         self.require_positive("input_len", "horizon", "stride")
         if self.season is not None and (isinstance(self.season, bool) or not isinstance(self.season, int)
-                                        or not 1 <= self.season <= self.input_len):
-            raise ConfigError(f"data.season must be an integer in 1..data.input_len = {self.input_len} (the "
-                              f"seasonal-naive baseline repeats the last season of the input rows); got {self.season!r}")
-        if self.split_rows is None and self.dataset == "etth1":
-            self.split_rows = list(ETTH1_SIZES)
-        if self.split_rows is not None:
-            self._check_split_rows()
-
-    def _check_split_rows(self) -> None:
+                                        or self.season < 1):
+            raise ConfigError(f"data.season must be an integer >= 1 (rows per season); got {self.season!r}")
         rows = self.split_rows
-        if (not isinstance(rows, (list, tuple)) or len(rows) != 3
-                or any(isinstance(v, bool) or not isinstance(v, int) for v in rows)):
+        if rows is not None and (not isinstance(rows, (list, tuple)) or len(rows) != 3
+                                 or any(isinstance(v, bool) or not isinstance(v, int) for v in rows)):
             raise ConfigError(f"data.split_rows must be three row counts [train, val, test]; got {rows!r}")
-        if min(rows) < 0 or rows[0] < 1:
+        if rows is not None and (min(rows) < 0 or rows[0] < 1):
             raise ConfigError(f"data.split_rows must be row counts >= 0 with at least 1 training row; got {list(rows)}")
+
+    def check_combined(self) -> None:
+        """The checks between keys, run by ``check_run_settings`` once every override is in
+        (``--set`` rebuilds the table one key at a time)."""
+        if self.season is not None and self.season > self.input_len:
+            raise ConfigError(f"data.season = {self.season} must be <= data.input_len = {self.input_len}: the "
+                              f"seasonal-naive baseline repeats the last season of the input rows")
+        rows = self.split_rows
+        if rows is None:
+            return
         for i, key in ((1, "val_path"), (2, "test_path")):
             if rows[i] > 0 and getattr(self, key) is not None:
                 raise ConfigError(f"data.split_rows = {list(rows)} and data.{key} both give the "
                                   f"{('validation', 'test')[i - 1]} split; set one of them (or give that part 0 rows)")
         defaults = {f.name: f.default for f in dataclasses.fields(ForecastData)}
-        for key in ("val_fraction", "test_fraction"):
+        for key in ("val_fraction", "test_fraction"):  # left at their defaults, they are unused
             if getattr(self, key) not in (0.0, defaults[key]):
                 raise ConfigError(f"data.split_rows = {list(rows)} gives every split's rows; data.{key} = "
                                   f"{getattr(self, key)} cannot be used with it: remove one of them")
-        self.val_fraction = self.test_fraction = 0.0  # the parts come from split_rows, never from a hold-out
 
 
 @dataclass
@@ -189,25 +191,25 @@ class ForecastTask(Task):
         values = values.astype(np.float32)
         examples = Examples(values, values if labelled else None, str(source), list(range(len(values))))
         if labelled and d.split_rows is not None and str(source) == str(d.path):
-            return self._split_rows(examples)
+            return self._split_rows(examples, d.split_rows)
         return examples
 
     def read_builtin(self, split: str) -> Examples | None:
-        """The whole series for ``train``, its rows' parts set by ``data.split_rows``
-        (validation and test are parts of it, so there is nothing to read for them)."""
+        """The whole series for ``train``, its rows' parts set by ``data.split_rows`` (default:
+        the standard split); validation and test are parts of it, nothing more is read for them."""
         if split != "train":
             return None
         d = self.config.data
         self._series = s = load_etth1(d.path, target=d.target_columns[0] if d.target_columns else "OT")
         self._read_columns = s.columns
-        return self._split_rows(Examples(s.values, s.values, "etth1", list(range(len(s.values)))))
+        rows = d.split_rows if d.split_rows is not None else list(ETTH1_SIZES)
+        return self._split_rows(Examples(s.values, s.values, "etth1", list(range(len(s.values)))), rows)
 
-    def _split_rows(self, examples: Examples) -> Examples:
+    def _split_rows(self, examples: Examples, rows: list[int]) -> Examples:
         """The series with each row labelled by its ``data.split_rows`` part (the rows of
         context before the validation and test parts appear once more, with their part)."""
         d = self.config.data
-        assert d.split_rows is not None
-        parts = chronological_parts(len(examples), d.split_rows, d.input_len, d.horizon, examples.where)
+        parts = chronological_parts(len(examples), rows, d.input_len, d.horizon, examples.where)
         out = examples.take(np.concatenate(list(parts.values())))
         out.split_of = [name for name, idx in parts.items() for _ in idx]
         return out

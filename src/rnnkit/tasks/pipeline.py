@@ -68,10 +68,11 @@ def read_splits(task: Task, given: Mapping[str, Examples | None] | None = None) 
         train = train.part("train") or Examples([], where=train.where)
     if len(train) == 0:
         raise DataError(f"{train.where}: no training examples")
+    held_out = getattr(d, "split_rows", None) is None  # forecast's row counts give every part, an empty one too
     test_fraction = getattr(d, "test_fraction", 0.0)
-    if splits["test"] is None and test_fraction > 0:
+    if splits["test"] is None and test_fraction > 0 and held_out:
         train, splits["test"] = task.holdout(train, test_fraction, d.split_seed + 1)
-    if splits["val"] is None and d.val_fraction > 0:
+    if splits["val"] is None and d.val_fraction > 0 and held_out:
         train, splits["val"] = task.holdout(train, d.val_fraction, d.split_seed)
     splits["train"] = train
     return splits
