@@ -37,6 +37,7 @@ class LanguageModelConfig(ModelConfig):
 
     data_sizes = ("vocab_size",)
 
+    kind: Literal["rnn"] = "rnn"  # a task's [model] kind: "rnn" here, "transformer" for the lm task's decoder-only baseline
     vocab_size: int | None = None
     embedding_dim: int = 32
     cell: Literal["rnn", "lstm", "gru", "mingru", "minlstm"] = "lstm"

@@ -37,6 +37,7 @@ class SequenceTaggerConfig(EncoderFields):
     """Encoder fields (bidirectional by default) plus the tag head, the CRF switch and
     the character encoder (``char_vocab_size`` None: no character features)."""
 
+    kind: Literal["rnn"] = "rnn"  # a task's [model] kind: "rnn" here, "transformer" for the encoder baseline
     bidirectional: bool = True
     num_tags: int = 2
     crf: bool = False

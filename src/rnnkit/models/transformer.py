@@ -6,6 +6,8 @@ the RNN, built so that the two can be measured side by side on the same tasks.
   ``num_layers`` pre-norm encoder blocks with a key-padding mask from ``lengths``, a final
   layer norm, then the same poolings as the recurrent models (last, mean, max, attention —
   each over the real steps only) and a linear head.
+* :class:`TransformerTagger` (tag): the encoder blocks over the whole sentence and a linear
+  tag head per word, optionally a CRF (loss and decoding are the recurrent tagger's).
 * :class:`TransformerLanguageModel` (lm): the same blocks, causal, with a key/value cache as
   the carried ``state`` so that ``forward(ids, state)`` continues a text like the recurrent
   language models (see its docstring for the window).
@@ -18,7 +20,7 @@ T time, d ``d_model``, h ``num_heads``.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import torch
 import torch.nn.functional as F
@@ -29,10 +31,15 @@ from rnnkit.models._checks import check_features, check_ids, full_lengths
 from rnnkit.models.base import Model
 from rnnkit.models.config import ModelConfig
 from rnnkit.models.pooling import make_pooling
+from rnnkit.models.tagger import SequenceTagger
+from rnnkit.nn.crf import CRF
 from rnnkit.nn.sequence import length_mask
 
 __all__ = [
     "TransformerFields",
+    "TransformerPooledFields",
+    "TransformerTaggerConfig",
+    "TransformerTagger",
     "TransformerClassifierConfig",
     "TransformerRegressorConfig",
     "TransformerClassifier",
@@ -74,16 +81,15 @@ class TransformerFields(ModelConfig):
         return self.vocab_size is None and self.input_size is None
 
     kind: Literal["transformer"] = "transformer"  # a task's [model] kind
-    vocab_size: int | None = None
-    input_size: int | None = None
-    d_model: int = 64
-    num_heads: int = 4
-    num_layers: int = 2
-    ff_size: int = 128
-    dropout: float = 0.0
-    positions: Literal["sinusoidal", "learned"] = "sinusoidal"
-    max_positions: int = 2048
-    pooling: Literal["last", "mean", "max", "attention"] = "mean"
+    vocab_size: int | None = None  # token ids: the vocabulary size (set by the task)
+    input_size: int | None = None  # numeric features: D per step (set by the task)
+    d_model: int = 64  # the width of every block (split over num_heads)
+    num_heads: int = 4  # attention heads per block (d_model / num_heads features each)
+    num_layers: int = 2  # encoder blocks
+    ff_size: int = 128  # the hidden width of each block's feed-forward layer
+    dropout: float = 0.0  # on the embeddings, attention weights, block outputs and before the head
+    positions: Literal["sinusoidal", "learned"] = "sinusoidal"  # sinusoidal (any length) or learned (at most max_positions steps)
+    max_positions: int = 2048  # the longest sequence learned positions cover
 
     def validate(self) -> None:
         super().validate()
@@ -95,11 +101,21 @@ class TransformerFields(ModelConfig):
                               f"(each head gets d_model / num_heads features); got {self.d_model}")
         self._fraction("dropout")
         self._choice("positions", ("sinusoidal", "learned"))
+
+
+@dataclasses.dataclass
+class TransformerPooledFields(TransformerFields):
+    """:class:`TransformerFields` plus ``pooling``: how the steps' outputs become one vector."""
+
+    pooling: Literal["last", "mean", "max", "attention"] = "mean"
+
+    def validate(self) -> None:
+        super().validate()
         self._choice("pooling", TRANSFORMER_POOLINGS)
 
 
 @dataclasses.dataclass
-class TransformerClassifierConfig(TransformerFields):
+class TransformerClassifierConfig(TransformerPooledFields):
     """:class:`TransformerFields` plus ``num_classes`` (C)."""
 
     num_classes: int = 2
@@ -110,7 +126,7 @@ class TransformerClassifierConfig(TransformerFields):
 
 
 @dataclasses.dataclass
-class TransformerRegressorConfig(TransformerFields):
+class TransformerRegressorConfig(TransformerPooledFields):
     """:class:`TransformerFields` plus ``num_targets`` (values predicted per sequence)."""
 
     num_targets: int = 1
@@ -218,9 +234,9 @@ class TransformerEncoder(nn.Module):
 class TransformerPooledModel(Model):
     """Encoder → pooling over the real steps → dropout → linear head."""
 
-    config_class = TransformerFields
+    config_class = TransformerPooledFields
 
-    def __init__(self, config: TransformerFields | None = None, **fields: Any) -> None:
+    def __init__(self, config: TransformerPooledFields | None = None, **fields: Any) -> None:
         super().__init__(config, **fields)
         cfg = self._config
         self.encoder = TransformerEncoder(cfg)
@@ -273,6 +289,60 @@ class TransformerRegressor(TransformerPooledModel):
         return self._config.num_targets
 
 
+# ---------------------------------------------------------------------- tagger
+@dataclasses.dataclass
+class TransformerTaggerConfig(TransformerFields):
+    """:class:`TransformerFields` plus the tag head (the ``tag`` task's ``kind = "transformer"``):
+    every word attends to the whole sentence (both sides, padding masked), then a linear layer
+    gives its tag scores."""
+
+    num_tags: int = 2  # C, set by the task from the training tags
+    crf: bool = False  # a linear-chain CRF over the emissions (its NLL as the loss, Viterbi decoding), as for kind = "rnn"
+
+    def validate(self) -> None:
+        super().validate()
+        self._positive("num_tags")
+
+
+class TransformerTagger(Model):
+    """``forward(inputs (B, T) ids, lengths (B,), chars=None) -> emissions (B, T, num_tags)``;
+    :meth:`loss`, :meth:`decode` and :meth:`predict` are :class:`~rnnkit.models.SequenceTagger`'s
+    (masked cross-entropy or CRF; argmax or Viterbi). Emissions past each length are not
+    meaningful (the loss and decoding ignore them). No character features and no ``stream()``."""
+
+    config_class = TransformerTaggerConfig
+
+    def __init__(self, config: TransformerTaggerConfig | None = None, **fields: Any) -> None:
+        super().__init__(config, **fields)
+        cfg = self._config
+        self.encoder = TransformerEncoder(cfg)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(cfg.d_model, cfg.num_tags)
+        self.crf = CRF(cfg.num_tags) if cfg.crf else None
+
+    def forward(self, inputs: Tensor, lengths: Tensor | None = None, chars: Tensor | None = None) -> Tensor:
+        if chars is not None:
+            raise ConfigError("character features (data.char_features = true) need model.kind = 'rnn'; the "
+                              "transformer tagger reads word ids only: set data.char_features = false")
+        outputs, _ = self.encoder(inputs, lengths)
+        return self.head(self.dropout(outputs))
+
+    loss = SequenceTagger.loss
+    decode = SequenceTagger.decode
+    predict = SequenceTagger.predict
+
+    def stream(self, inputs: Tensor, state: Any = None, chars: Tensor | None = None) -> tuple[Tensor, Any]:
+        raise ConfigError("TransformerTagger cannot stream: every word attends to the whole sentence; "
+                          "call it on the whole sentence instead")
+
+    def example_inputs(self, batch_size: int = 2, steps: int = 6) -> tuple[tuple, dict]:
+        cfg = self._config
+        steps = min(steps, cfg.max_positions)
+        if cfg.vocab_size is not None:
+            return (torch.randint(0, cfg.vocab_size, (batch_size, steps)),), {}
+        return (torch.randn(batch_size, steps, cfg.input_size),), {}
+
+
 # ---------------------------------------------------------------------- causal language model
 @dataclasses.dataclass
 class TransformerLanguageModelConfig(ModelConfig):
@@ -282,17 +352,17 @@ class TransformerLanguageModelConfig(ModelConfig):
 
     data_sizes = ("vocab_size",)
 
-    kind: Literal["transformer"] = "transformer"
-    vocab_size: int | None = None
-    d_model: int = 64
-    num_heads: int = 4
-    num_layers: int = 2
-    ff_size: int = 128
-    dropout: float = 0.0
-    positions: Literal["sinusoidal", "learned"] = "sinusoidal"
-    max_positions: int = 2048
-    context_size: int = 512
-    tie_weights: bool = False
+    kind: Literal["transformer"] = "transformer"  # a task's [model] kind: the causal decoder-only baseline
+    vocab_size: int | None = None  # V, set by the task from the vocabulary
+    d_model: int = 64  # the width of every block (split over num_heads)
+    num_heads: int = 4  # attention heads per block (d_model / num_heads features each)
+    num_layers: int = 2  # decoder blocks
+    ff_size: int = 128  # the hidden width of each block's feed-forward layer
+    dropout: float = 0.0  # on the embeddings, attention weights and block outputs
+    positions: Literal["sinusoidal", "learned"] = "sinusoidal"  # sinusoidal (any length) or learned (at most max_positions tokens)
+    max_positions: int = 2048  # the last position learned positions cover (a stream ends there)
+    context_size: int = 512  # the most tokens the key/value cache keeps while generating; older ones fall out
+    tie_weights: bool = False  # the output layer reuses the embedding matrix
 
     def validate(self) -> None:
         super().validate()
@@ -308,6 +378,10 @@ class TransformerLanguageModelConfig(ModelConfig):
 class TransformerLanguageModel(Model):
     """``forward(ids (B, T), state=None, lengths=None) -> (logits (B, T, V), state)``.
 
+    Training does not carry the cache from one batch to the next (``carries_state = False``:
+    the ``lm`` task then trains on independent windows of ``data.bptt`` tokens, as positions
+    would otherwise grow over the whole corpus); generation and :meth:`stream` do.
+
     ``state`` is ``(position, caches)``: the absolute position of the next token (a 0-d
     tensor) and per block the keys and values (B, h, S, d/h) of the last S <= ``context_size``
     tokens, so a chunk fed with the state continues the text as the recurrent language models
@@ -317,6 +391,7 @@ class TransformerLanguageModel(Model):
     """
 
     config_class = TransformerLanguageModelConfig
+    carries_state = False  # the lm task's stream batches start from no state (see above)
 
     def __init__(self, config: TransformerLanguageModelConfig | None = None, **fields: Any) -> None:
         super().__init__(config, **fields)
@@ -356,9 +431,13 @@ class TransformerLanguageModel(Model):
 
     @torch.no_grad()
     def generate(self, prime_ids: Tensor, length: int, temperature: float = 1.0, top_k: int | None = None,
-                 top_p: float | None = None, seed: int | None = None, state: Any = None) -> Tensor:
+                 top_p: float | None = None, seed: int | None = None, prime_lengths: Tensor | None = None,
+                 state: Any = None, on_token: Callable[[Tensor], None] | None = None) -> Tensor:
         """Continue equal-length prompts ``prime_ids`` (P,) or (B, P) by ``length`` sampled tokens
-        (B, length), one cached step at a time; ``temperature=0`` is greedy."""
+        (B, length), one cached step at a time (each new token attends to the cached keys and
+        values, nothing is recomputed); ``temperature=0`` is greedy; ``on_token(tokens (B,))`` is
+        called as each step's tokens are drawn. The arguments are :meth:`LanguageModel.generate`'s;
+        ``prime_lengths`` must be all P (a padded prompt would leave its padding in the cache)."""
         from rnnkit.models.decoding import check_sampling, generate_tokens, make_generator
 
         check_sampling(temperature, top_k, top_p)
@@ -366,12 +445,17 @@ class TransformerLanguageModel(Model):
             raise ConfigError(f"length must be a positive integer (tokens to generate); got {length!r}")
         if prime_ids.dim() == 1:
             prime_ids = prime_ids.unsqueeze(0)
+        check_ids(prime_ids, self._config.vocab_size, "prime_ids")
+        if prime_lengths is not None and bool((full_lengths(prime_lengths, *prime_ids.shape, prime_ids.device)
+                                               < prime_ids.shape[1]).any()):
+            raise ShapeError(f"{type(self).__name__}.generate needs prompts of one length (prime_lengths all "
+                             f"{prime_ids.shape[1]}); got {prime_lengths.tolist()}: generate each prompt alone")
         was_training = self.training
         self.eval()
         try:
             logits, state = self(prime_ids, state)
             return generate_tokens(self.stream, logits[:, -1], state, length, temperature, top_k, top_p,
-                                   make_generator(seed, prime_ids.device))
+                                   make_generator(seed, prime_ids.device), on_token)
         finally:
             self.train(was_training)
 

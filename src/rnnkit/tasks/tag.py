@@ -17,6 +17,10 @@ Batches: a sentence's inputs are its word ids (T,), or with character features a
 (T, 1 + W) array — word id, then the ids of its first W characters padded with 0 —
 so one vectorised gather pads words and characters together.
 
+Model: ``[model] kind = "rnn"`` (:class:`~rnnkit.models.SequenceTagger`) or ``"transformer"``
+(:class:`~rnnkit.models.transformer.TransformerTagger`: the encoder baseline, word ids only — no
+character features).
+
 Loss: masked token cross-entropy, or the CRF negative log-likelihood (``model.crf``).
 Metrics: token accuracy (argmax of the emissions while training, the Viterbi-decoded
 tags in evaluation) and, when the tags look like BIO/IOB2/IOBES, entity-level
@@ -41,6 +45,7 @@ from rnnkit.data._files import find_in_folder
 from rnnkit.data.sources import read_conll, resolve
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models import SequenceTagger, SequenceTaggerConfig
+from rnnkit.models.transformer import TransformerTagger, TransformerTaggerConfig
 from rnnkit.tasks import _pretrained
 from rnnkit.tasks._tokens import MEMORY, WhenFed, artifact_part, memory_items, text_lines, unwrap, vocab_part
 from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig, check_fraction
@@ -75,7 +80,7 @@ class TagData(DataSection):
 class TagConfig(TaskConfig):
     task: str = "tag"
     data: TagData = field(default_factory=TagData)
-    model: SequenceTaggerConfig = field(default_factory=SequenceTaggerConfig)  # sizes come from the data
+    model: Union[SequenceTaggerConfig, TransformerTaggerConfig] = field(default_factory=SequenceTaggerConfig)  # sizes come from the data
 
 
 @dataclass
@@ -272,8 +277,14 @@ class TagTask(Task):
                 **(self._pretrained.info() if self._pretrained is not None else {})}
 
     # ------------------------------------------------------------- model
-    def build_model(self) -> SequenceTagger:
+    def build_model(self) -> SequenceTagger | TransformerTagger:
         a = self.artifacts
+        if isinstance(self.config.model, TransformerTaggerConfig):
+            if a.chars is not None:
+                raise ConfigError("data.char_features = true needs model.kind = 'rnn' (the transformer tagger "
+                                  "reads word ids only); got model.kind = 'transformer'")
+            return TransformerTagger(replace(self.config.model, vocab_size=len(a.words), input_size=None,
+                                             num_tags=len(a.tags)))
         model = SequenceTagger(replace(self.config.model, vocab_size=len(a.words), input_size=None,
                                        num_tags=len(a.tags),
                                        char_vocab_size=len(a.chars) if a.chars is not None else None))
