@@ -248,7 +248,7 @@ def case_long(out: Path, opts: Options) -> Outcome:
 
 def case_variable_length(out: Path, opts: Options) -> Outcome:
     rng = np.random.default_rng(4)
-    return series_classification(waves(400, (30, 200), rng), waves(400, (30, 200), rng), out, opts)
+    return series_classification(waves(400, (30, 200), rng, noise=1.0), waves(400, (30, 200), rng, noise=1.0), out, opts)
 
 
 def case_large(out: Path, opts: Options) -> Outcome:

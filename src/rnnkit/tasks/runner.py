@@ -196,7 +196,7 @@ def finished_reason(cfg: Any, loop: LoopState) -> StopReason | None:
     t = cfg.train
     if t.max_steps is not None and loop.global_step >= t.max_steps:
         return "max_steps"
-    if loop.epoch >= t.epochs:
+    if t.epochs_done(loop.epoch, loop.global_step):
         return "completed"
     if t.max_minutes is not None and loop.train_seconds >= 60.0 * t.max_minutes:
         return "max_time"

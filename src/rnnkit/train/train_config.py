@@ -16,6 +16,7 @@ from rnnkit.train.optim import OptimConfig, ScheduleConfig
 __all__ = ["TrainConfig"]
 
 SEED_MAX = 2**63 - 1
+DEFAULT_EPOCHS = 10  # train.epochs = none: at least this many epochs (and train.min_steps steps)
 
 
 def _int_at_least(name: str, value: Any, low: int, optional: bool = False) -> None:
@@ -36,8 +37,10 @@ def _positive(name: str, value: Any, optional: bool = True) -> None:
 class TrainConfig:
     """Everything the Trainer needs to know; a ``[train]`` table in a recipe."""
 
-    epochs: int = 10
+    # none: 10 epochs, or more when those give fewer than min_steps optimizer steps (small data sets)
+    epochs: Optional[int] = None
     max_steps: Optional[int] = None  # stop after this many optimizer steps
+    min_steps: int = 1000  # with epochs = none: train at least this many optimizer steps; early stopping waits for them
     max_minutes: Optional[float] = None  # stop once training (validation included) has taken this long; resumes carry it
     grad_accum: int = 1  # micro-batches per optimizer step
     clip_norm: Optional[float] = None  # clip the global grad norm to this
@@ -59,9 +62,9 @@ class TrainConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "grad_accum", "log_every_steps", "keep_checkpoints"):
+        for name in ("grad_accum", "log_every_steps", "keep_checkpoints", "min_steps"):
             _int_at_least(name, getattr(self, name), 1)
-        for name in ("max_steps", "checkpoint_every_steps", "early_stopping_patience"):
+        for name in ("epochs", "max_steps", "checkpoint_every_steps", "early_stopping_patience"):
             _int_at_least(name, getattr(self, name), 1, optional=True)
         for name in ("clip_norm", "clip_value", "max_minutes"):
             _positive(name, getattr(self, name))
@@ -70,3 +73,23 @@ class TrainConfig:
             raise ConfigError(f"train.early_stopping_min_delta must be a finite number >= 0; got {d!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= SEED_MAX:
             raise ConfigError(f"train.seed must be an integer in 0..{SEED_MAX} (2**63-1); got {self.seed!r}")
+
+    @property
+    def waits_min_steps(self) -> bool:
+        """True when ``min_steps`` applies (``epochs`` left at none)."""
+        return self.epochs is None
+
+    def planned_epochs(self, steps_per_epoch: Optional[int]) -> int:
+        """Epochs the run trains before any stop reason: ``epochs`` when given; with ``epochs =
+        none`` 10, or more to reach ``min_steps`` optimizer steps of ``steps_per_epoch`` (when known)."""
+        if self.epochs is not None:
+            return self.epochs
+        if not steps_per_epoch:
+            return DEFAULT_EPOCHS
+        return max(DEFAULT_EPOCHS, math.ceil(self.min_steps / steps_per_epoch))
+
+    def epochs_done(self, epoch: int, global_step: int) -> bool:
+        """True when a run at ``epoch`` epochs and ``global_step`` steps has trained all its epochs."""
+        if self.epochs is not None:
+            return epoch >= self.epochs
+        return epoch >= DEFAULT_EPOCHS and global_step >= self.min_steps

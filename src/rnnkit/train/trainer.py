@@ -89,6 +89,7 @@ class Trainer:
         self.watch = NonFiniteWatch()
         self.resumed = False
         self.steps_per_epoch: int | None = None
+        self.epochs = cfg.planned_epochs(None)  # set by fit() once the epoch length is known
         self.last_checkpoint: Path | None = None
         self._stop: set[str] = set()
         self._clock0, self._seconds_before = time.perf_counter(), 0.0
@@ -172,7 +173,8 @@ class Trainer:
 
     def fit(self, train_batches: Iterable[Any], val_batches: Iterable[Any] | None = None,
             resume: bool = False) -> FitResult:
-        """Train for ``config.epochs`` (or until a stop reason); see the module docstring.
+        """Train for ``config.epochs`` (more to reach ``config.min_steps``; or until a stop reason);
+        see the module docstring.
 
         ``resume=True`` continues from the newest good checkpoint in the run directory
         (damaged ones are skipped with a warning). Ctrl-C (SIGINT) saves a checkpoint at
@@ -183,7 +185,8 @@ class Trainer:
         view = ShardView(train_batches, self.rank, self.world, pad=True)
         n = view.known_len()
         self.steps_per_epoch = math.ceil(n / cfg.grad_accum) if n else None
-        bounds = [b for b in (cfg.max_steps, self.steps_per_epoch and self.steps_per_epoch * cfg.epochs) if b]
+        self.epochs = cfg.planned_epochs(self.steps_per_epoch)  # train.epochs, or more to reach train.min_steps
+        bounds = [b for b in (cfg.max_steps, self.steps_per_epoch and self.steps_per_epoch * self.epochs) if b]
         self.schedule = build_schedule(self.optimizer, cfg.schedule, min(bounds) if bounds else None,
                                        60.0 * cfg.max_minutes if cfg.max_minutes else None)
         self.state = LoopState(sampler_seed=view.seed, world_size=self.world)
@@ -195,7 +198,7 @@ class Trainer:
         self._hooks("on_fit_start")
         stop: str | None = None
         try:
-            for epoch in range(self.state.epoch, cfg.epochs):
+            for epoch in range(self.state.epoch, self.epochs):
                 stop = self._train_epoch(view, epoch)
                 if stop == "interrupted":
                     break

@@ -16,7 +16,9 @@ log = logging.getLogger("rnnkit.train")
 
 
 class EarlyStop(Callback):
-    """Tracks the best ``monitor`` value; stops after ``patience`` epochs without improvement.
+    """Tracks the best ``monitor`` value; stops after ``patience`` epochs without improvement,
+    with ``train.epochs = none`` never before ``train.min_steps`` optimizer steps (a tiny
+    set's epochs are a few steps each).
 
     With ``restore_best`` the best epoch's weights are kept in memory and in
     ``RUN_DIR/best.safetensors`` (rank 0), and loaded back when fit() ends (not after
@@ -42,7 +44,8 @@ class EarlyStop(Callback):
             self.best_weights = {k: v.detach().cpu().clone() for k, v in trainer.module.state_dict().items()}
             if trainer.run_dir is not None and trainer.is_main:
                 trainer.run_dir.save_weights(self.best_weights, "best.safetensors")
-        if self.tracker.should_stop:
+        cfg = trainer.config
+        if self.tracker.should_stop and (not cfg.waits_min_steps or trainer.global_step >= cfg.min_steps):
             log.info("early stopping: %s did not improve for %d epochs (best %.6g at epoch %d)", self.monitor,
                      self.tracker.bad_epochs, self.tracker.best, (self.tracker.best_epoch or 0) + 1)
             trainer.request_stop("early_stopping")

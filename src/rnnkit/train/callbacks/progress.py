@@ -79,7 +79,7 @@ class Progress(Callback):
         from tqdm.auto import tqdm
 
         done = trainer.state.batch_in_epoch // trainer.config.grad_accum if trainer.state.epoch == epoch else 0
-        self.bar = tqdm(total=trainer.steps_per_epoch, initial=done, desc=f"epoch {epoch + 1}/{trainer.config.epochs}",
+        self.bar = tqdm(total=trainer.steps_per_epoch, initial=done, desc=f"epoch {epoch + 1}/{trainer.epochs}",
                         unit="step", leave=False, dynamic_ncols=True, file=self.stream)
 
     def on_step_end(self, trainer: Any, info: Any) -> None:
@@ -108,7 +108,7 @@ class Progress(Callback):
         self._last = self.clock()
         cfg = trainer.config
         shown = "  ".join(f"{k} {_num(v)}" for k, v in row.items() if k not in ("epoch", "step", "lr", "seconds"))
-        self._print(f"epoch {epoch + 1}/{cfg.epochs} done at step {trainer.state.global_step}  {shown}  "
+        self._print(f"epoch {epoch + 1}/{trainer.epochs} done at step {trainer.state.global_step}  {shown}  "
                     f"lr {row.get('lr', float('nan')):.2e}  ({format_duration(row.get('seconds', float('nan')))})")
 
     def on_fit_end(self, trainer: Any, result: Any) -> None:
@@ -133,10 +133,10 @@ class Progress(Callback):
     def _line(self, trainer: Any, row: dict[str, Any], now: float) -> str:
         cfg, step, epoch = trainer.config, row["step"], row["epoch"]
         per_epoch = trainer.steps_per_epoch
-        bounds = [b for b in (cfg.max_steps, per_epoch and per_epoch * cfg.epochs) if b]
+        bounds = [b for b in (cfg.max_steps, per_epoch and per_epoch * trainer.epochs) if b]
         total = min(bounds) if bounds else None
         where = f"step {step}/{total} ({100 * step / total:.0f}%)" if total else f"step {step}"
-        parts = [f"epoch {epoch}/{cfg.epochs} {where}"]
+        parts = [f"epoch {epoch}/{trainer.epochs} {where}"]
         if "train_loss" in row:
             parts.append(f"loss {row['train_loss']:.4f}")
         metric = next((k for k in row if k.startswith("train_") and k != "train_loss"), None)
