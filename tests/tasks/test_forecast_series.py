@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
+import rnnkit
 from rnnkit.data.baselines import naive_forecasts
 from rnnkit.data.sources.timeseries import monotonic_integer_columns, read_csv_series
 from rnnkit.errors import ConfigError, DataError
@@ -188,6 +189,8 @@ def test_baselines_in_evaluate_summary_and_report_match_a_hand_computation(tmp_p
     hand = _hand_baselines(temp, 46, 58, 4, 2, 3)
     with pytest.warns(UserWarning):
         m = runner.evaluate(run)  # the test split by default
+    with pytest.warns(UserWarning):
+        assert rnnkit.load(run).evaluate()["seasonal_naive_mse"] == m["seasonal_naive_mse"]  # the Python API
     for name, (mae, mse) in hand.items():
         assert m[f"{name}_mae_orig"] == pytest.approx(mae, rel=1e-4)
         assert m[f"{name}_mse_orig"] == pytest.approx(mse, rel=1e-4)
