@@ -138,7 +138,8 @@ def fit(task: str | Path, data: Any, targets: Any = None, *, val: Any = None, te
         data: a file path, a pandas DataFrame (column names as in the config), a list of
             strings, a NumPy array (N, T, D) or a list of variable-length (T_i, D) arrays.
         targets: labels / target values when ``data`` is in memory.
-        val, test: a file path, or a ``(data, targets)`` pair.
+        val: the validation data: a file path, or a ``(data, targets)`` pair.
+        test: the test data: a file path, or a ``(data, targets)`` pair.
         out: the run directory (default ``runs/<task>-<time>``); it must not hold a run yet.
         settings: dotted keys as with ``--set``, e.g. ``{"train.epochs": 5}``.
     """
