@@ -102,3 +102,20 @@ def test_errors_name_the_setting(tmp_path):
         load_run_config("tag", ["model.pretrained_embeddings="])
     with pytest.raises(ConfigError, match=r"SequenceClassifierConfig.pretrained_embeddings needs token inputs"):
         SequenceClassifierConfig(input_size=3, pretrained_embeddings=path)
+
+
+def test_seq2seq_fills_source_and_target_embeddings(tmp_path, capsys):
+    pairs = [("went to paris", "to paris went"), ("the city", "city the"), ("saw Rome", "Rome saw")] * 6
+    run = rnnkit.fit("seq2seq", [a for a, _ in pairs], [b for _, b in pairs], out=tmp_path / "run", quiet=False,
+                     settings={**SETTINGS, "train.epochs": 1, "data.lowercase": False,
+                               "model.pretrained_embeddings": glove(tmp_path / "v.txt"),
+                               "model.freeze_embeddings": True})
+    a, m = run.task.artifacts, run.model
+    assert run.config.model.embedding_dim == 5
+    assert m.src_embedding.weight[a.source["paris"]].tolist() == VECTORS["paris"]
+    assert m.tgt_embedding.weight[a.target["Rome"]].tolist() == VECTORS["Rome"]
+    assert not m.src_embedding.weight.requires_grad and not m.tgt_embedding.weight.requires_grad
+    err = capsys.readouterr().err
+    assert "pretrained embeddings (source): " in err and "pretrained embeddings (target): " in err
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "pretrained coverage (source)" in report and "pretrained coverage (target)" in report

@@ -91,6 +91,23 @@ class ModelConfig:
         self._positive("vocab_size", optional=True)
         self._positive("input_size", optional=True)
 
+    def _pretrained_settings(self, token_inputs: bool = True) -> None:
+        """``embedding_dim`` (None or positive), ``pretrained_embeddings`` (a path, only for
+        token inputs) and ``freeze_embeddings`` (only with pretrained vectors)."""
+        self._positive("embedding_dim", optional=True)
+        path = getattr(self, "pretrained_embeddings")
+        if path is not None:
+            if not isinstance(path, str) or not path.strip():
+                raise ConfigError(f"{self._name('pretrained_embeddings')} must be the path of a word vectors file; "
+                                  f"got {path!r}")
+            if not token_inputs:
+                raise ConfigError(f"{self._name('pretrained_embeddings')} needs token inputs (vocab_size: words "
+                                  f"embedded by the model); these inputs are features "
+                                  f"(input_size={getattr(self, 'input_size', None)})")
+        if getattr(self, "freeze_embeddings") and path is None:
+            raise ConfigError(f"{self._name('freeze_embeddings')}=True freezes pretrained vectors; "
+                              "expected model.pretrained_embeddings to be set too; got none")
+
     def _name(self, field: str) -> str:
         return f"{type(self).__name__}.{field}"
 

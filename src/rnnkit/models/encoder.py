@@ -14,7 +14,6 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from rnnkit.errors import ConfigError
 from rnnkit.models._checks import check_features, check_ids, full_lengths
 from rnnkit.models.config import RECURRENT_CELLS, ModelConfig
 from rnnkit.nn.factory import make_recurrent
@@ -59,19 +58,9 @@ class EncoderFields(ModelConfig):
     def validate(self) -> None:
         super().validate()
         self._token_or_feature_input()
-        self._positive("embedding_dim", optional=True)
+        self._pretrained_settings(token_inputs=self.vocab_size is not None)
         for name in ("hidden_size", "num_layers"):
             self._positive(name)
-        if self.pretrained_embeddings is not None:
-            if not isinstance(self.pretrained_embeddings, str) or not self.pretrained_embeddings.strip():
-                raise ConfigError(f"{self._name('pretrained_embeddings')} must be the path of a word vectors file; "
-                                  f"got {self.pretrained_embeddings!r}")
-            if self.vocab_size is None:
-                raise ConfigError(f"{self._name('pretrained_embeddings')} needs token inputs (vocab_size: words "
-                                  f"embedded by the model); these inputs are features (input_size={self.input_size})")
-        if self.freeze_embeddings and self.pretrained_embeddings is None:
-            raise ConfigError(f"{self._name('freeze_embeddings')}=True freezes pretrained vectors; "
-                              "expected model.pretrained_embeddings to be set too; got none")
         self._choice("cell", RECURRENT_CELLS)
         self._choice("backend", BACKENDS)
         self._fraction("dropout")

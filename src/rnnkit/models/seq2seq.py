@@ -30,6 +30,7 @@ from rnnkit.errors import ConfigError
 from rnnkit.models._checks import check_ids, full_lengths
 from rnnkit.models.base import Model
 from rnnkit.models.config import CELLS, ModelConfig
+from rnnkit.models.encoder import DEFAULT_EMBEDDING_DIM
 from rnnkit.nn.attention import make_attention
 from rnnkit.nn.recurrent import Recurrent
 
@@ -51,7 +52,7 @@ class Seq2SeqConfig(ModelConfig):
 
     src_vocab_size: int | None = None
     tgt_vocab_size: int | None = None
-    embedding_dim: int = 32
+    embedding_dim: int | None = None  # None: 32, or the dimension of model.pretrained_embeddings
     cell: Literal["rnn", "lstm", "gru"] = "lstm"
     hidden_size: int = 64
     num_layers: int = 1
@@ -65,10 +66,13 @@ class Seq2SeqConfig(ModelConfig):
     bos_id: int = 1
     eos_id: int = 2
     backend: Literal["auto", "fused", "unrolled"] = "auto"
+    pretrained_embeddings: str | None = None  # word vectors file for both embeddings (GloVe/word2vec/fastText text)
+    freeze_embeddings: bool = False  # keep the pretrained vectors fixed while training (false: fine-tune them)
 
     def validate(self) -> None:
         super().validate()
-        for name in ("src_vocab_size", "tgt_vocab_size", "embedding_dim", "hidden_size", "num_layers"):
+        self._pretrained_settings()
+        for name in ("src_vocab_size", "tgt_vocab_size", "hidden_size", "num_layers"):
             self._positive(name)
         self._choice("cell", CELLS)
         self._choice("attention", ("none", "dot", "general", "additive"))
@@ -139,15 +143,18 @@ class Seq2Seq(Model):
         super().__init__(config, **fields)
         cfg = self._config
         H = cfg.hidden_size
-        self.src_embedding = nn.Embedding(cfg.src_vocab_size, cfg.embedding_dim)
+        E = cfg.embedding_dim or DEFAULT_EMBEDDING_DIM
+        self.src_embedding = nn.Embedding(cfg.src_vocab_size, E)
         self.encoder = Recurrent(
-            cfg.cell, cfg.embedding_dim, H, num_layers=cfg.num_layers, bidirectional=cfg.bidirectional_encoder,
+            cfg.cell, E, H, num_layers=cfg.num_layers, bidirectional=cfg.bidirectional_encoder,
             dropout=cfg.dropout if cfg.num_layers > 1 else 0.0, backend=cfg.backend,
         )
         self.bridge = nn.Linear(2 * H, H) if cfg.bidirectional_encoder else None
-        self.tgt_embedding = nn.Embedding(cfg.tgt_vocab_size, cfg.embedding_dim)
+        self.tgt_embedding = nn.Embedding(cfg.tgt_vocab_size, E)
+        for emb in (self.src_embedding, self.tgt_embedding) if cfg.freeze_embeddings else ():
+            emb.weight.requires_grad_(False)  # pretrained vectors kept fixed
         self.decoder = Recurrent(
-            cfg.cell, cfg.embedding_dim + (H if cfg.input_feeding else 0), H, num_layers=cfg.num_layers,
+            cfg.cell, E + (H if cfg.input_feeding else 0), H, num_layers=cfg.num_layers,
             dropout=cfg.dropout if cfg.num_layers > 1 else 0.0, backend=cfg.backend,
         )
         if cfg.attention != "none":

@@ -49,6 +49,7 @@ from rnnkit.data.tokenize import Tokenizer
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models import Seq2Seq, Seq2SeqConfig
 from rnnkit.models.seq2seq import Decoded
+from rnnkit.tasks import _pretrained
 from rnnkit.tasks._tokens import MEMORY, WhenFed, artifact_part, memory_items, text_lines, unwrap, vocab_part
 from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig, check_fraction
 from rnnkit.tasks.registry import register
@@ -227,6 +228,7 @@ class Seq2SeqTask(Task):
     def __init__(self, config: Seq2SeqTaskConfig) -> None:
         super().__init__(config)
         self._left_out = 0  # training pairs longer than data.max_len
+        self._pretrained: _pretrained.Pretrained | None = None  # read when the artifacts are fitted
 
     # ------------------------------------------------------------- reading
     def read(self, source: str | Path, *, labelled: bool = True) -> Examples:
@@ -274,6 +276,7 @@ class Seq2SeqTask(Task):
         source = Vocab.build((tok[0](s) for s in train.inputs), min_freq=d.min_freq, max_size=d.max_vocab,
                              bos=None, eos=None)
         target = Vocab.build((tok[1](t) for t in train.targets), min_freq=d.min_freq, max_size=d.max_vocab)
+        self._pretrained = _pretrained.read_for_vocabs(self, {"source": source, "target": target})
         return Seq2SeqArtifacts(source, target, tok[0], tok[1])
 
     def encode(self, examples: Examples) -> PairDataset:
@@ -304,13 +307,18 @@ class Seq2SeqTask(Task):
                                 "source vocabulary": len(a.source), "target vocabulary": len(a.target)}
         if self._left_out:
             info["train pairs left out (longer than data.max_len)"] = self._left_out
+        if self._pretrained is not None:
+            info.update(self._pretrained.info())
         return info
 
     # ------------------------------------------------------------- model
     def build_model(self) -> Seq2Seq:
         t = self.artifacts.target
-        return Seq2Seq(replace(self.config.model, src_vocab_size=len(self.artifacts.source), tgt_vocab_size=len(t),
-                               pad_id=t.pad_id, bos_id=t.bos_id, eos_id=t.eos_id))
+        model = Seq2Seq(replace(self.config.model, src_vocab_size=len(self.artifacts.source), tgt_vocab_size=len(t),
+                                pad_id=t.pad_id, bos_id=t.bos_id, eos_id=t.eos_id))
+        _pretrained.apply(model.src_embedding, self._pretrained, "source")
+        _pretrained.apply(model.tgt_embedding, self._pretrained, "target")
+        return model
 
     def objective(self, *, final: bool = True) -> Seq2SeqObjective:
         dec = self.config.decode
