@@ -1,4 +1,4 @@
-"""Tokenizers: text → list of string tokens, char or word level.
+"""Tokenizers: text → list of string tokens, char or word level (BPE subwords: :mod:`rnnkit.data.bpe`).
 
 A tokenizer is a small frozen dataclass: calling it on a string returns the
 tokens, ``to_dict()``/``tokenizer_from_dict()`` store it beside the vocabulary in
@@ -15,9 +15,11 @@ a run directory so prediction tokenizes exactly as training did.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from rnnkit.data.bpe import BPETokenizer
 from rnnkit.errors import ConfigError
 
 __all__ = ["CharTokenizer", "WordTokenizer", "Tokenizer", "clean_html", "get_tokenizer", "tokenizer_from_dict"]
@@ -60,6 +62,10 @@ class CharTokenizer:
             text = text.lower()
         return list(text)
 
+    def join(self, tokens: list[str]) -> str:
+        """The text of ``tokens`` (a prediction): glued."""
+        return "".join(tokens)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -95,11 +101,15 @@ class WordTokenizer:
             return text.split()
         return _PATTERNS[self.punctuation].findall(text)
 
+    def join(self, tokens: list[str]) -> str:
+        """The text of ``tokens`` (a prediction): space-separated."""
+        return " ".join(tokens)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-Tokenizer = CharTokenizer | WordTokenizer
+Tokenizer = CharTokenizer | WordTokenizer | BPETokenizer
 
 
 def get_tokenizer(level: str, **options: Any) -> Tokenizer:
@@ -116,10 +126,15 @@ def get_tokenizer(level: str, **options: Any) -> Tokenizer:
         raise ConfigError(f"bad option for the {level} tokenizer: {e}") from None
 
 
-def tokenizer_from_dict(d: dict[str, Any]) -> Tokenizer:
-    """Rebuild a tokenizer from :meth:`to_dict` output."""
+def tokenizer_from_dict(d: dict[str, Any], folder: str | Path | None = None) -> Tokenizer:
+    """Rebuild a tokenizer from :meth:`to_dict` output; a ``bpe`` one reads its JSON file
+    from ``folder`` (the run directory)."""
     d = dict(d)
     level = d.pop("level", None)
     if level is None:
         raise ConfigError(f"tokenizer dict needs a 'level' key; got keys {sorted(d)}")
+    if level == "bpe":
+        if folder is None:
+            raise ConfigError("a bpe tokenizer is read from its run directory's JSON file; no folder was given")
+        return BPETokenizer.load(folder, d)
     return get_tokenizer(level, **d)

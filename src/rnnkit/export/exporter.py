@@ -104,6 +104,14 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
         return {"sequence": LMSequenceGraph(model), "step": LMStepGraph(model)}
     if name == "generate" and hasattr(model, "condition_embedding"):
         return {"condition": GeneratorConditionGraph(model), "step": GeneratorStepGraph(model)}
+    extra = task.artifacts.files() if task.artifacts is not None else {}
+    if extra:  # e.g. BPE tokenizers: the torch-free runtime (runtime/text.py) has no reader for them yet
+        raise ConfigError(f"rnnkit export cannot export this {name} run yet: its tokenizer files "
+                          f"({', '.join(sorted(extra))}, data.tokenizer='bpe') have no torch-free reader in "
+                          "rnnkit.runtime; use rnnkit predict/evaluate or rnnkit.load on the run directory")
+    if name == "seq2seq" and getattr(getattr(model, "config", None), "softmax", "full") != "full":
+        raise ConfigError("rnnkit export cannot export a seq2seq model with model.softmax='adaptive' yet "
+                          "(its decoder step graph has one linear output layer); train with model.softmax='full'")
     if name == "seq2seq" and hasattr(model, "decode_step"):
         return {"encoder": Seq2SeqEncoderGraph(model), "decoder_step": Seq2SeqDecoderStepGraph(model)}
     if name == "tag" and hasattr(model, "char_features"):

@@ -7,7 +7,13 @@ Per decoder step t (Luong et al. 2015; the scoring function may be Bahdanau's ad
     h_t, s_t = decoder(x_t, s_{t-1})
     c_t, α_t = attention(h_t, encoder outputs, source lengths)
     ã_t      = tanh(W_c [h_t; c_t])                  (ã_t = h_t without attention)
-    logits_t = W_o ã_t
+    logits_t = W_o ã_t                               (softmax="adaptive": log p_t from an adaptive softmax)
+
+Teacher-forced training (``forward``, ``token_loss``) without input feeding and with
+``teacher_forcing_ratio=1`` runs the decoder over all target steps in one fused call, the
+attention for all steps in one batch and the output layer once, over the real (unpadded)
+target positions only; input feeding (or sampling its own predictions) is the per-step
+loop. Both give the same logits for the same weights (tested in float64).
 
 The decoder starts from the encoder's final state; a bidirectional encoder's two
 directions are joined per layer by ``tanh(W_b [h_fwd; h_bwd])`` (the "bridge").
@@ -26,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.errors import ConfigError
+from rnnkit.errors import ConfigError, ShapeError
 from rnnkit.models._checks import check_ids, full_lengths
 from rnnkit.models.base import Model
 from rnnkit.models.config import CELLS, ModelConfig
@@ -34,7 +40,14 @@ from rnnkit.models.encoder import DEFAULT_EMBEDDING_DIM
 from rnnkit.nn.attention import make_attention
 from rnnkit.nn.recurrent import Recurrent
 
-__all__ = ["Seq2SeqConfig", "Seq2Seq", "Seq2SeqOutput", "Decoded", "EncoderMemory", "DecoderState"]
+__all__ = ["Seq2SeqConfig", "Seq2Seq", "Seq2SeqOutput", "TokenLoss", "Decoded", "EncoderMemory", "DecoderState"]
+
+ADAPTIVE_MIN_VOCAB = 64
+
+
+def adaptive_cutoffs(vocab_size: int) -> list[int]:
+    """The adaptive softmax's cluster boundaries: ``[V // 8, V // 2]``."""
+    return [vocab_size // 8, vocab_size // 2]
 
 
 @dataclasses.dataclass
@@ -46,6 +59,8 @@ class Seq2SeqConfig(ModelConfig):
     decoder (needs attention). ``teacher_forcing_ratio``: during training, the chance
     per sequence and step that the decoder reads the true previous token rather than
     its own prediction. ``pad_id``/``bos_id``/``eos_id`` are target-side ids.
+    ``softmax``: the output layer, a full softmax over the target vocabulary or an adaptive
+    softmax (Grave et al. 2017, ``torch.nn.AdaptiveLogSoftmaxWithLoss``).
     """
 
     data_sizes = ("src_vocab_size", "tgt_vocab_size")
@@ -59,13 +74,16 @@ class Seq2SeqConfig(ModelConfig):
     bidirectional_encoder: bool = False
     attention: Literal["none", "dot", "general", "additive"] = "general"
     attention_size: int | None = None
-    input_feeding: bool = True
+    input_feeding: bool = True  # feed the previous attentional vector to the decoder (the slow per-step path)
     teacher_forcing_ratio: float = 1.0
     dropout: float = 0.0
     pad_id: int = 0
     bos_id: int = 1
     eos_id: int = 2
     backend: Literal["auto", "fused", "unrolled"] = "auto"
+    # full: a linear layer over the whole target vocabulary; adaptive: adaptive softmax with clusters at
+    # tgt_vocab_size // 8 and // 2 (ids are ranked by frequency), tails of size hidden/4 and hidden/16
+    softmax: Literal["full", "adaptive"] = "full"
     pretrained_embeddings: str | None = None  # word vectors file for both embeddings (GloVe/word2vec/fastText text)
     freeze_embeddings: bool = False  # keep the pretrained vectors fixed while training (false: fine-tune them)
 
@@ -77,6 +95,17 @@ class Seq2SeqConfig(ModelConfig):
         self._choice("cell", CELLS)
         self._choice("attention", ("none", "dot", "general", "additive"))
         self._choice("backend", ("auto", "fused", "unrolled"))
+        self._choice("softmax", ("full", "adaptive"))
+        if self.softmax == "adaptive" and self.tgt_vocab_size < ADAPTIVE_MIN_VOCAB:
+            raise ConfigError(
+                f"{self._name('softmax')}='adaptive' needs tgt_vocab_size >= {ADAPTIVE_MIN_VOCAB} (its clusters "
+                f"start at tgt_vocab_size // 8); got tgt_vocab_size={self.tgt_vocab_size} (use softmax='full')"
+            )
+        if self.softmax == "adaptive" and self.hidden_size < 16:
+            raise ConfigError(
+                f"{self._name('softmax')}='adaptive' needs hidden_size >= 16 (its last cluster projects to "
+                f"hidden_size // 16); got hidden_size={self.hidden_size} (use softmax='full')"
+            )
         self._positive("attention_size", optional=True)
         self._fraction("dropout")
         self._fraction("teacher_forcing_ratio", high_inclusive=True)
@@ -106,6 +135,15 @@ class Seq2SeqConfig(ModelConfig):
 class Seq2SeqOutput(NamedTuple):
     logits: Tensor  # (B, Tt, V)
     attention: Tensor | None  # (B, Tt, Ts)
+
+
+class TokenLoss(NamedTuple):
+    """Teacher-forced loss over the real target positions: ``loss`` (mean cross-entropy),
+    ``predictions`` and ``targets`` (N,) at those positions (row-major over (B, Tt))."""
+
+    loss: Tensor
+    predictions: Tensor
+    targets: Tensor
 
 
 class Decoded(NamedTuple):
@@ -164,7 +202,11 @@ class Seq2Seq(Model):
             self.attention = None
             self.combine = None
         self.dropout = nn.Dropout(cfg.dropout)
-        self.output = nn.Linear(H, cfg.tgt_vocab_size)
+        if cfg.softmax == "adaptive":
+            self.output = nn.AdaptiveLogSoftmaxWithLoss(H, cfg.tgt_vocab_size, adaptive_cutoffs(cfg.tgt_vocab_size),
+                                                        div_value=4.0)
+        else:
+            self.output = nn.Linear(H, cfg.tgt_vocab_size)
 
     # ------------------------------------------------------------------ encoder
     def encode(self, src: Tensor, src_lengths: Tensor | None = None) -> EncoderMemory:
@@ -194,16 +236,73 @@ class Seq2Seq(Model):
         context, weights = self.attention(h, memory.outputs, memory.lengths)
         return torch.tanh(self.combine(torch.cat([h, context], dim=-1))), weights
 
-    def decode_step(
-        self, tokens: Tensor, state: DecoderState, memory: EncoderMemory
-    ) -> tuple[Tensor, DecoderState, Tensor | None]:
-        """One decoder step: previous tokens (B,) -> logits (B, V), new state, attention (B, Ts)."""
+    def _logits(self, hidden: Tensor) -> Tensor:
+        """The output layer on (dropped-out) attentional vectors (..., H) -> (..., V): logits, or
+        log-probabilities with the adaptive softmax (their log_softmax is themselves)."""
+        if self._config.softmax == "adaptive":
+            return self.output.log_prob(hidden.reshape(-1, hidden.shape[-1])).view(*hidden.shape[:-1], -1)
+        return self.output(hidden)
+
+    def _step(self, tokens: Tensor, state: DecoderState, memory: EncoderMemory) -> tuple[Tensor, DecoderState, Tensor | None]:
+        """One decoder step up to the output layer: its input (B, H) after dropout, new state, attention."""
         x = self.dropout(self.tgt_embedding(tokens))  # (B, E)
         if self._config.input_feeding:
             x = torch.cat([x, state.feed], dim=-1)
         out, rnn_state = self.decoder(x.unsqueeze(1), state.rnn)
         attentional, weights = self._attend(out[:, 0], memory)
-        return self.output(self.dropout(attentional)), DecoderState(rnn_state, attentional), weights
+        return self.dropout(attentional), DecoderState(rnn_state, attentional), weights
+
+    def decode_step(
+        self, tokens: Tensor, state: DecoderState, memory: EncoderMemory
+    ) -> tuple[Tensor, DecoderState, Tensor | None]:
+        """One decoder step: previous tokens (B,) -> logits (B, V), new state, attention (B, Ts)."""
+        hidden, state, weights = self._step(tokens, state, memory)
+        return self._logits(hidden), state, weights
+
+    def parallel(self) -> bool:
+        """Whether teacher-forced decoding runs all target steps at once (nothing feeds back)."""
+        forcing = self._config.teacher_forcing_ratio if self.training else 1.0
+        return not self._config.input_feeding and forcing == 1.0
+
+    def decoder_outputs(
+        self,
+        src: Tensor,
+        tgt_in: Tensor,
+        src_lengths: Tensor | None = None,
+        tgt_lengths: Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, Tensor | None]:
+        """Teacher-forced decoding of ``tgt_in`` (B, Tt) up to the output layer: its inputs
+        (B, Tt, H) after dropout and the attention weights (B, Tt, Ts) (None without attention).
+        In training mode each step reads the model's own previous prediction with probability
+        ``1 - teacher_forcing_ratio``."""
+        cfg = self._config
+        check_ids(tgt_in, cfg.tgt_vocab_size, "tgt_in")
+        memory = self.encode(src, src_lengths)
+        B, Tt = tgt_in.shape
+        full_lengths(tgt_lengths, B, Tt, tgt_in.device)  # checked; the parallel path needs no lengths:
+        if self.parallel():
+            # The decoder is causal, so running it over the padding too leaves every real step's
+            # output unchanged, and one fused call over (B, Tt) beats the per-length segments.
+            x = self.dropout(self.tgt_embedding(tgt_in))
+            out, _ = self.decoder(x, memory.state)  # (B, Tt, H)
+            attentional, weights = self._attend(out, memory)
+            return self.dropout(attentional), weights
+        forcing = cfg.teacher_forcing_ratio if self.training else 1.0
+        state = self.initial_decoder_state(memory)
+        hidden, attention = [], []
+        tokens = tgt_in[:, 0]
+        for t in range(Tt):
+            step_hidden, state, weights = self._step(tokens, state, memory)
+            hidden.append(step_hidden)
+            attention.append(weights)
+            if t + 1 < Tt:
+                tokens = tgt_in[:, t + 1]
+                if forcing < 1.0:
+                    own = torch.rand(B, device=tgt_in.device, generator=generator) >= forcing
+                    tokens = torch.where(own, self._logits(step_hidden).argmax(-1), tokens)
+        weights = torch.stack(attention, dim=1) if self.attention is not None else None
+        return torch.stack(hidden, dim=1), weights
 
     def forward(
         self,
@@ -212,35 +311,43 @@ class Seq2Seq(Model):
         src_lengths: Tensor | None = None,
         tgt_lengths: Tensor | None = None,
         generator: torch.Generator | None = None,
-    ) -> Seq2SeqOutput:
-        """Teacher-forced decoding of ``tgt_in`` (B, Tt); in training mode each step reads the
-        model's own previous prediction with probability ``1 - teacher_forcing_ratio``."""
-        cfg = self._config
-        check_ids(tgt_in, cfg.tgt_vocab_size, "tgt_in")
-        memory = self.encode(src, src_lengths)
+        tgt_out: Tensor | None = None,
+    ) -> Seq2SeqOutput | TokenLoss:
+        """Teacher-forced logits of ``tgt_in`` (B, Tt) (see :meth:`decoder_outputs`); with the
+        adaptive softmax the "logits" are log-probabilities. Given ``tgt_out`` (B, Tt), the
+        :meth:`token_loss` instead (so that a DDP wrapper's forward runs the training loss)."""
+        if tgt_out is not None:
+            return self.token_loss(src, tgt_in, tgt_out, src_lengths, tgt_lengths, generator)
+        hidden, weights = self.decoder_outputs(src, tgt_in, src_lengths, tgt_lengths, generator)
+        return Seq2SeqOutput(self._logits(hidden), weights)
+
+    def token_loss(
+        self,
+        src: Tensor,
+        tgt_in: Tensor,
+        tgt_out: Tensor,
+        src_lengths: Tensor | None = None,
+        tgt_lengths: Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> TokenLoss:
+        """Mean cross-entropy of ``tgt_out`` (B, Tt) over the first ``tgt_lengths`` steps of each
+        row, the output layer run on those positions only (the training objective)."""
         B, Tt = tgt_in.shape
-        tgt_lengths = full_lengths(tgt_lengths, B, Tt, tgt_in.device)
-        forcing = cfg.teacher_forcing_ratio if self.training else 1.0
-        if not cfg.input_feeding and forcing == 1.0:
-            # Nothing feeds back: run the decoder over all steps at once and attend in one batch.
-            x = self.dropout(self.tgt_embedding(tgt_in))
-            out, _ = self.decoder(x, memory.state, tgt_lengths)  # (B, Tt, H)
-            attentional, weights = self._attend(out, memory)
-            return Seq2SeqOutput(self.output(self.dropout(attentional)), weights)
-        state = self.initial_decoder_state(memory)
-        logits, attention = [], []
-        tokens = tgt_in[:, 0]
-        for t in range(Tt):
-            step_logits, state, weights = self.decode_step(tokens, state, memory)
-            logits.append(step_logits)
-            attention.append(weights)
-            if t + 1 < Tt:
-                tokens = tgt_in[:, t + 1]
-                if forcing < 1.0:
-                    own = torch.rand(B, device=tgt_in.device, generator=generator) >= forcing
-                    tokens = torch.where(own, step_logits.argmax(-1), tokens)
-        weights = torch.stack(attention, dim=1) if self.attention is not None else None
-        return Seq2SeqOutput(torch.stack(logits, dim=1), weights)
+        if tgt_out.shape != tgt_in.shape:
+            raise ShapeError(f"tgt_out must have the shape of tgt_in {tuple(tgt_in.shape)}; got {tuple(tgt_out.shape)}")
+        lengths = full_lengths(tgt_lengths, B, Tt, tgt_in.device)
+        hidden, _ = self.decoder_outputs(src, tgt_in, src_lengths, lengths, generator)
+        real = torch.arange(Tt, device=tgt_in.device) < lengths.unsqueeze(1)
+        h, y = hidden[real], tgt_out[real]
+        if self._config.softmax == "adaptive":
+            loss = self.output(h, y).loss
+            with torch.no_grad():
+                predictions = self.output.predict(h.detach())
+        else:
+            logits = self.output(h)
+            loss = F.cross_entropy(logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits, y)
+            predictions = logits.detach().argmax(-1)
+        return TokenLoss(loss, predictions, y)
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()

@@ -134,6 +134,11 @@ class Artifacts:
     def to_dict(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def files(self) -> dict[str, str]:
+        """Further files saved beside ``artifacts.json`` (name → text), e.g. a BPE
+        tokenizer's JSON; ``from_dict`` reads them from the folder of ``where``."""
+        return {}
+
     @classmethod
     def from_dict(cls, raw: dict[str, Any], where: str) -> Artifacts:
         raise NotImplementedError

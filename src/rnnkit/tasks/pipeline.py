@@ -19,6 +19,7 @@ from typing import Any, Iterable, Mapping
 import torch
 from torch import nn
 
+from rnnkit.data._files import atomic_write_text
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.tasks.base import Examples, PreparedData, Task
 from rnnkit.train import RunDir, Trainer
@@ -92,6 +93,8 @@ def read_split_only(task: Task, split: str) -> Examples:
 
 
 def save_artifacts(task: Task, run: RunDir) -> None:
+    for name, text in task.artifacts.files().items():
+        atomic_write_text(run.path / name, text)
     run.save_json(ARTIFACTS_FILE, {"task": task.name, "artifacts": task.artifacts.to_dict()})
 
 

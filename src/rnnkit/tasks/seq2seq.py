@@ -10,7 +10,11 @@ Without ``val_path``/``test_path`` a seeded random ``val_fraction``/``test_fract
 the training pairs is held out.
 
 Artifacts (fitted on the training split only): each side's tokenizer (char or word
-level) and vocabulary; the target vocabulary frames every sentence with bos/eos.
+level, or with ``data.tokenizer = "bpe"`` BPE subwords of ``data.bpe_vocab_size`` learnt
+per side, each saved as ``tokenizer-source.json``/``tokenizer-target.json`` beside
+``artifacts.json``) and vocabulary; the target vocabulary frames every sentence with
+bos/eos. BPE outputs are joined back to text for predictions, and scored as words (the
+text re-tokenized as the word level does) for BLEU and the error rates.
 
 Batches: inputs are source ids (B, Ts); targets are ``[bos, y_1..y_n, eos]`` (B, Tt+1)
 padded with 0; the decoder reads ``targets[:, :-1]`` and learns ``targets[:, 1:]``.
@@ -44,6 +48,7 @@ from torch import nn
 
 from rnnkit.data import Batch, SequenceDataset, Vocab, get_tokenizer, tokenizer_from_dict
 from rnnkit.data._files import find_in_folder
+from rnnkit.data.bpe import BPETokenizer
 from rnnkit.data.sources import resolve
 from rnnkit.data.tokenize import Tokenizer
 from rnnkit.errors import CheckpointError, ConfigError, DataError
@@ -56,6 +61,7 @@ from rnnkit.tasks.registry import register
 from rnnkit.train import BLEU, Accuracy, ErrorRate, StepResult
 
 _UNSEEN = "\x00unseen"  # stands for a reference word outside the target vocabulary: matches nothing
+_MARK = "\x00"  # an unk subword in BPE text being re-tokenized into words (a punctuation mark of its own)
 
 
 @dataclass
@@ -64,6 +70,8 @@ class PairsData(DataSection):
     swap: bool = False  # read target<TAB>source (e.g. French → English from fra-eng)
     source_level: Literal["char", "word"] = "word"
     target_level: Literal["char", "word"] = "word"
+    tokenizer: Literal["level", "bpe"] = "level"  # level: source_level/target_level; bpe: subwords on both sides
+    bpe_vocab_size: int = 8000  # with tokenizer="bpe": subwords per side (learnt on the training split)
     lowercase: bool = True
     min_freq: int = 1  # rarer training tokens become unk (per side)
     max_vocab: Optional[int] = None  # largest vocabulary per side, specials included
@@ -75,6 +83,15 @@ class PairsData(DataSection):
         super().__post_init__()
         check_fraction(self.test_fraction, "data.test_fraction")
         self.require_positive("min_freq", "max_len")
+        if self.tokenizer not in ("level", "bpe"):
+            raise ConfigError(f"data.tokenizer must be 'level' or 'bpe'; got {self.tokenizer!r}")
+        if not isinstance(self.bpe_vocab_size, int) or self.bpe_vocab_size < 16:
+            raise ConfigError(f"data.bpe_vocab_size must be an integer >= 16; got {self.bpe_vocab_size!r}")
+        if self.tokenizer == "bpe":
+            for side in ("source_level", "target_level"):
+                if getattr(self, side) != "word":
+                    raise ConfigError(f"data.{side}={getattr(self, side)!r} conflicts with data.tokenizer='bpe' "
+                                      "(BPE subwords replace the char/word level; leave it 'word')")
 
 
 @dataclass
@@ -118,6 +135,10 @@ class Seq2SeqArtifacts(Artifacts):
         return {"source": self.source.to_dict(), "target": self.target.to_dict(),
                 "tokenizers": {"source": self.source_tokenizer.to_dict(), "target": self.target_tokenizer.to_dict()}}
 
+    def files(self) -> dict[str, str]:
+        """Each BPE tokenizer's JSON (``tokenizer-source.json``, ``tokenizer-target.json``)."""
+        return {t.file: t.to_json() for t in (self.source_tokenizer, self.target_tokenizer) if isinstance(t, BPETokenizer)}
+
     @classmethod
     def from_dict(cls, raw: dict[str, Any], where: str) -> Seq2SeqArtifacts:
         source, target = vocab_part(raw, "source", where), vocab_part(raw, "target", where)
@@ -125,8 +146,8 @@ class Seq2SeqArtifacts(Artifacts):
             raise CheckpointError(f"{where}: artifacts['target'] must have bos and eos tokens; got {target}")
         tokenizers = artifact_part(raw, "tokenizers", dict, where)
         try:
-            tok = [tokenizer_from_dict(artifact_part(tokenizers, side, dict, where, "artifacts['tokenizers']"))
-                   for side in ("source", "target")]
+            tok = [tokenizer_from_dict(artifact_part(tokenizers, side, dict, where, "artifacts['tokenizers']"),
+                                       Path(where).parent) for side in ("source", "target")]
         except ConfigError as e:
             raise CheckpointError(f"{where}: artifacts['tokenizers']: {e}") from None
         return cls(source, target, tok[0], tok[1])
@@ -189,8 +210,23 @@ class Seq2SeqObjective:
     outputs: of every example (``sample=None``), of none (``0``), or of the examples in
     the batches' seeded ``sample`` (a number: the metric names then end in ``_sample``)."""
 
-    def __init__(self, target: Vocab, cfg: DecodeConfig, sample: int | None) -> None:
+    def __init__(self, target: Vocab, cfg: DecodeConfig, sample: int | None, tokenizer: Tokenizer | None = None) -> None:
         self.target, self.cfg, self.sample = target, cfg, sample
+        # BPE targets are scored as words (their text re-tokenized as the word level does), so that
+        # BLEU and the error rates compare across vocabularies
+        self.words = (get_tokenizer("word", lower=tokenizer.lower, punctuation="split", strip_html=False)
+                      if isinstance(tokenizer, BPETokenizer) else None)
+        self.tokenizer = tokenizer
+
+    def scored(self, tokens: list[str], reference: bool = False) -> list[str]:
+        """The units BLEU and the error rates count: the tokens, or the words of BPE subwords.
+        An unk token stays one unit: ``<unk>`` in an output; in a reference, one that matches nothing."""
+        unk = self.target.tokens[self.target.unk_id] if self.target.unk_id is not None else None
+        stand_in = _UNSEEN if reference else unk
+        if self.words is None:
+            return [stand_in if t == unk else t for t in tokens]
+        marked = self.tokenizer.join([_MARK if t == unk else t for t in tokens])
+        return [stand_in if w == _MARK else w for w in self.words(marked)]
 
     def metrics(self) -> dict[str, Any]:
         suffix = "_sample" if self.sample else ""
@@ -198,22 +234,19 @@ class Seq2SeqObjective:
 
     def __call__(self, model: nn.Module, batch: Any, state: Any) -> StepResult:
         tgt_in, tgt_out = batch.targets[:, :-1], batch.targets[:, 1:]  # (B, Tt) each
-        out_lengths = batch.target_lengths - 1
-        logits = model(batch.inputs, tgt_in, batch.lengths, out_lengths).logits  # (B, Tt, V)
-        real = torch.arange(tgt_out.shape[1], device=tgt_out.device) < out_lengths.unsqueeze(1)
-        loss = F.cross_entropy(logits[real].float(), tgt_out[real])
-        updates: dict[str, tuple] = {"accuracy": (logits.detach(), tgt_out.masked_fill(~real, -100))}
         s2s = unwrap(model)
+        # through model(...) (the DDP wrapper under DDP): with tgt_out, forward is Seq2Seq.token_loss
+        out = model(batch.inputs, tgt_in, batch.lengths, batch.target_lengths - 1, tgt_out=tgt_out)
+        updates: dict[str, tuple] = {"accuracy": (out.predictions, out.targets)}
         rows = getattr(batch, "sample", None) if self.sample else None  # (B,) bool, or None: all
         if not s2s.training and self.sample != 0 and (rows is None or bool(rows.any())):
             inputs, lengths, refs = ((batch.inputs, batch.lengths, batch.targets) if rows is None else
                                      (batch.inputs[rows], batch.lengths[rows], batch.targets[rows]))
-            hyps = [self.target.decode(ids) for ids in output_ids(decode(s2s, inputs, lengths, self.cfg),
+            hyps = [self.scored(self.target.decode(ids)) for ids in output_ids(decode(s2s, inputs, lengths, self.cfg),
                                                                   self.target.eos_id)]
-            unk = self.target.tokens[self.target.unk_id] if self.target.unk_id is not None else None
-            ref_tokens = [[_UNSEEN if t == unk else t for t in self.target.decode(r)] for r in refs.tolist()]
+            ref_tokens = [self.scored(self.target.decode(r), reference=True) for r in refs.tolist()]
             updates["bleu"] = updates["errors"] = (hyps, ref_tokens)
-        return StepResult(loss, real.sum(), updates)
+        return StepResult(out.loss, out.targets.new_tensor(out.targets.numel()), updates)
 
 
 @register
@@ -270,9 +303,13 @@ class Seq2SeqTask(Task):
         d = self.config.data
         if train.targets is None:
             raise DataError(f"{train.where}: the training pairs need targets")
-        tok = [get_tokenizer(level, lower=d.lowercase,
-                             **({} if level == "char" else {"punctuation": "split", "strip_html": False}))
-               for level in (d.source_level, d.target_level)]
+        if d.tokenizer == "bpe":
+            tok = [BPETokenizer.train(texts, d.bpe_vocab_size, lower=d.lowercase, file=f"tokenizer-{side}.json")
+                   for side, texts in (("source", train.inputs), ("target", train.targets))]
+        else:
+            tok = [get_tokenizer(level, lower=d.lowercase,
+                                 **({} if level == "char" else {"punctuation": "split", "strip_html": False}))
+                   for level in (d.source_level, d.target_level)]
         source = Vocab.build((tok[0](s) for s in train.inputs), min_freq=d.min_freq, max_size=d.max_vocab,
                              bos=None, eos=None)
         target = Vocab.build((tok[1](t) for t in train.targets), min_freq=d.min_freq, max_size=d.max_vocab)
@@ -303,7 +340,8 @@ class Seq2SeqTask(Task):
 
     def info(self) -> dict[str, Any]:
         a, d = self.artifacts, self.config.data
-        info: dict[str, Any] = {"source tokens": d.source_level, "target tokens": d.target_level,
+        levels = ("bpe", "bpe") if d.tokenizer == "bpe" else (d.source_level, d.target_level)
+        info: dict[str, Any] = {"source tokens": levels[0], "target tokens": levels[1],
                                 "source vocabulary": len(a.source), "target vocabulary": len(a.target)}
         if self._left_out:
             info["train pairs left out (longer than data.max_len)"] = self._left_out
@@ -322,7 +360,8 @@ class Seq2SeqTask(Task):
 
     def objective(self, *, final: bool = True) -> Seq2SeqObjective:
         dec = self.config.decode
-        return Seq2SeqObjective(self.artifacts.target, dec, None if final else dec.eval_sample)
+        return Seq2SeqObjective(self.artifacts.target, dec, None if final else dec.eval_sample,
+                                self.artifacts.target_tokenizer)
 
     # ------------------------------------------------------------- prediction
     def predict_batch(self, model: nn.Module, batch: Any) -> list[dict[str, Any]]:
@@ -342,9 +381,8 @@ class Seq2SeqTask(Task):
     def format_row(self, examples: Examples, i: int, output: dict[str, Any]) -> dict[str, Any]:
         a = self.artifacts
         text = examples.inputs[i]
-        joiner = "" if a.target_tokenizer.level == "char" else " "
         row: dict[str, Any] = {"line": examples.lines[i] if examples.lines is not None else i + 1,
-                               "source": text, "prediction": joiner.join(output["tokens"])}
+                               "source": text, "prediction": a.target_tokenizer.join(output["tokens"])}
         if "attention" in output:
             row.update(source_tokens=a.source_tokenizer(text), target_tokens=output["tokens"],
                        attention=output["attention"])
