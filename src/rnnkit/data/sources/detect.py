@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rnnkit.data._files import PathLike, iter_text_chunks
-from rnnkit.data.sources.longcsv import ID_NAMES, find_column
+from rnnkit.data.sources.column_names import ID_NAMES, listed
+from rnnkit.data.sources.longcsv import find_column
 from rnnkit.data.sources.missing import parse_cell
 from rnnkit.errors import DataError
 
@@ -115,7 +116,7 @@ def detect_input_format(
                 return "long-csv"
             tried.append("long-csv")
             why.append(f"unknown column {id_column!r} (data.id_column, for long-csv)" if id_column != "auto" else
-                       f"no id column (data.id_column = 'auto' looks for {', '.join(ID_NAMES)}, for long-csv)")
+                       f"no id column (data.id_column = 'auto' looks for {', '.join(listed(ID_NAMES))}, for long-csv)")
         if kind == "csv" and "csv" in formats and text_column is None:
             return "csv"  # regress: a series cut into windows
         if "ucr" in formats:

@@ -36,14 +36,11 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data._files import PathLike, read_text
+from rnnkit.data.sources.column_names import ID_NAMES, TIME_NAMES, listed, matching
 from rnnkit.data.sources.missing import fill_gaps, parse_cell
 from rnnkit.errors import DataError
 
 __all__ = ["LongSeries", "read_long_csv", "find_column", "ID_NAMES", "TIME_NAMES"]
-
-ID_NAMES = ("id", "series_id", "sequence_id", "seq_id", "sample_id", "case_id", "instance_id", "series",
-            "sequence", "sample", "case")
-TIME_NAMES = ("time", "t", "step", "timestep", "time_step", "timestamp", "date", "datetime")
 
 
 @dataclass
@@ -67,12 +64,12 @@ class LongSeries:
     notes: list[str] = field(default_factory=list)
 
 
-def find_column(header: Sequence[str], names: Sequence[str]) -> list[str]:
-    """The columns of ``header`` whose lower-cased name is one of ``names``."""
-    return [h for h in header if h.lower() in names]
+def find_column(header: Sequence[str], names: frozenset[str]) -> list[str]:
+    """The columns of ``header`` whose name is one of ``names`` (any case, ignoring spaces, ``_``, ``-``)."""
+    return matching(header, names)
 
 
-def _choose(p: Path, header: list[str], value: str, names: Sequence[str], key: str, *,
+def _choose(p: Path, header: list[str], value: str, names: frozenset[str], key: str, *,
             required: bool, notes: list[str]) -> str | None:
     if value == "none" and not required:
         return None
@@ -86,9 +83,9 @@ def _choose(p: Path, header: list[str], value: str, names: Sequence[str], key: s
                         f"name one in {key}")
     if not found:
         if required:
-            raise DataError(f"{p}: line 1: {key} = 'auto' found no id column (looked for {list(names)}, any case); "
+            raise DataError(f"{p}: line 1: {key} = 'auto' found no id column (looked for {listed(names)}, any case); "
                             f"the header has {header}; name it in {key}")
-        notes.append(f"{key} = 'auto' found no time column (looked for {', '.join(names)}): rows are taken "
+        notes.append(f"{key} = 'auto' found no time column (looked for {', '.join(listed(names))}): rows are taken "
                      f"in file order")
         return None
     notes.append(f"{key} = 'auto' chose column {found[0]!r}")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 
 from rnnkit.data._files import PathLike, find_in_folder, read_text
 from rnnkit.data.scalers import MinMaxScaler, StandardScaler
+from rnnkit.data.sources.column_names import TIME_NAMES, matching
 from rnnkit.data.sources.resolve import resolve
 from rnnkit.data.windows import make_windows, split_sizes
 from rnnkit.data.numbers import parse_numbers
@@ -41,22 +41,10 @@ __all__ = ["SeriesData", "WindowSplits", "read_csv_series", "load_csv_series", "
            "TIME_NAMES", "auto_time_column", "monotonic_integer_columns"]
 
 ETTH1_SIZES = (8640, 2880, 2880)
-# usual names of a time column, compared in lower case without spaces, "_" and "-"
-TIME_NAMES = frozenset({
-    "date", "time", "timestamp", "datetime", "ds", "dt", "datestamp", "dateutc", "timeutc",
-    "year", "yr", "month", "yearmonth", "week", "day", "hour", "minute", "second",
-    "period", "quarter", "timeindex", "timestep", "step",
-})
-
-
-def _time_like(name: str) -> bool:
-    return re.sub(r"[\s_\-]", "", name.lower()) in TIME_NAMES
-
-
 def auto_time_column(header: list[str], where: str | Path = "") -> str | None:
     """The first column of ``header`` with a usual time name (:data:`TIME_NAMES`, any case),
     or None; a ``UserWarning`` says which column was chosen (nothing is chosen silently)."""
-    found = [h for h in header if _time_like(h)]
+    found = matching(header, TIME_NAMES)
     if not found:
         return None
     others = f"; {', '.join(map(repr, found[1:]))} look time-like too and stay numeric columns" if found[1:] else ""
