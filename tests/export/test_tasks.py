@@ -100,6 +100,15 @@ def test_classify_variable_length_numbers(tmp_path, cell):
     _same_rows(rt.load(onnx_dir).predict(seqs[:9]), run.predict(seqs[:9]))
     np.savez(tmp_path / "new.npz", X=x[:5])
     _same_rows(rt.load(onnx_dir).predict(tmp_path / "new.npz"), run.predict(tmp_path / "new.npz"))
+    # lengths honoured by both readers; an array neither reads is refused by both, never ignored
+    padded = np.where(np.arange(10)[None, :, None] < np.array([10, 4, 7, 2, 9])[:, None, None], x[:5], np.nan)
+    np.savez(tmp_path / "var.npz", X=padded, lengths=np.array([10, 4, 7, 2, 9]))
+    _same_rows(rt.load(onnx_dir).predict(tmp_path / "var.npz"), run.predict([s[:n] for s, n in zip(x[:5], [10, 4, 7, 2, 9])]))
+    np.savez(tmp_path / "odd.npz", X=x[:5], mask=np.ones((5, 10)))
+    with pytest.raises(rt.RuntimeError_, match=r"odd\.npz: an npz input holds X .* \(unknown: \['mask'\]\)"):
+        rt.load(onnx_dir).predict(tmp_path / "odd.npz")
+    with pytest.raises(rnnkit.DataError, match="mask"):
+        run.predict(tmp_path / "odd.npz")
 
 
 def test_regress_and_feedforward(tmp_path):

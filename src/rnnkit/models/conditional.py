@@ -33,10 +33,15 @@ class ConditionalGeneratorConfig(LanguageModelConfig):
     ``condition_size`` (number of labels or vector size), ``condition_dim`` (its embedding)
     ``condition_mode`` (init, input or both) and ``bos_id`` (first input when no prompt)."""
 
+    # what the text is written from: "label" (one of the training labels) or "vector" (numbers)
     condition: Literal["label", "vector"] = "label"
+    # number of labels, or the length of the condition vector
     condition_size: int = 2
+    # size of the condition's embedding
     condition_dim: int = 16
+    # where the condition enters: "init" (the initial state), "input" (every step's input) or "both"
     condition_mode: Literal["init", "input", "both"] = "init"
+    # id of the start token every generated text begins with
     bos_id: int = 0
 
     def validate(self) -> None:

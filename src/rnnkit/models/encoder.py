@@ -43,14 +43,22 @@ class EncoderFields(ModelConfig):
     def deferred(self) -> bool:
         return self.vocab_size is None and self.input_size is None
 
+    # token vocabulary size (token-id inputs, embedded)
     vocab_size: int | None = None
+    # features per step D (numeric inputs)
     input_size: int | None = None
     embedding_dim: int | None = None  # None: 32, or the dimension of model.pretrained_embeddings
+    # the recurrent cell: rnn (tanh), lstm, gru, or the parallel-scan mingru / minlstm
     cell: Literal["rnn", "lstm", "gru", "mingru", "minlstm"] = "lstm"
+    # units per recurrent layer and direction
     hidden_size: int = 64
+    # stacked recurrent layers
     num_layers: int = 1
+    # also read each sequence backwards (both directions' outputs concatenated)
     bidirectional: bool = False
+    # dropout probability on the encoder's input, between stacked layers and before the head
     dropout: float = 0.0
+    # recurrent kernels: "auto" (fused when it can), "fused" (torch's kernels) or "unrolled" (a step loop)
     backend: Literal["auto", "fused", "unrolled"] = "auto"
     pretrained_embeddings: str | None = None  # word vectors file (GloVe/word2vec/fastText text, .gz too)
     freeze_embeddings: bool = False  # keep the pretrained vectors fixed while training (false: fine-tune them)

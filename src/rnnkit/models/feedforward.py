@@ -39,12 +39,19 @@ class FeedForwardConfig(ModelConfig):
     def deferred(self) -> bool:
         return self.vocab_size is None and self.input_size is None
 
+    # features of a dense input
     input_size: int | None = None
+    # token vocabulary size (a bag of embeddings)
     vocab_size: int | None = None
+    # size of each token embedding (bag of embeddings)
     embedding_dim: int = 32
+    # units of each hidden layer (empty: a linear model)
     hidden_sizes: tuple[int, ...] = (64,)
+    # outputs: classes or targets
     output_size: int = 2
+    # nonlinearity after each hidden layer
     activation: Literal["relu", "tanh", "gelu", "sigmoid"] = "relu"
+    # dropout probability after each hidden layer
     dropout: float = 0.0
 
     def validate(self) -> None:

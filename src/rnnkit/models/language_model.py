@@ -38,14 +38,23 @@ class LanguageModelConfig(ModelConfig):
     data_sizes = ("vocab_size",)
 
     kind: Literal["rnn"] = "rnn"  # a task's [model] kind: "rnn" here, "transformer" for the lm task's decoder-only baseline
+    # vocabulary size V
     vocab_size: int | None = None
+    # size of each token embedding
     embedding_dim: int = 32
+    # the recurrent cell: rnn (tanh), lstm, gru, or the parallel-scan mingru / minlstm
     cell: Literal["rnn", "lstm", "gru", "mingru", "minlstm"] = "lstm"
+    # units per recurrent layer
     hidden_size: int = 64
+    # stacked recurrent layers
     num_layers: int = 1
+    # dropout probability on the embeddings, between layers and before the output layer
     dropout: float = 0.0
+    # variational dropout on the state entering W_hh (one mask per sequence; unrolls)
     recurrent_dropout: float = 0.0
+    # share the embedding matrix with the output layer (needs hidden_size == embedding_dim)
     tie_weights: bool = False
+    # recurrent kernels: "auto" (fused when it can), "fused" (torch's kernels) or "unrolled" (a step loop)
     backend: Literal["auto", "fused", "unrolled"] = "auto"
 
     def validate(self) -> None:

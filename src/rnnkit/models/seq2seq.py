@@ -65,21 +65,33 @@ class Seq2SeqConfig(ModelConfig):
 
     data_sizes = ("src_vocab_size", "tgt_vocab_size")
 
+    # source vocabulary size
     src_vocab_size: int | None = None
+    # target vocabulary size
     tgt_vocab_size: int | None = None
     embedding_dim: int | None = None  # None: 32, or the dimension of model.pretrained_embeddings
+    # the recurrent cell of encoder and decoder: rnn (tanh), lstm or gru
     cell: Literal["rnn", "lstm", "gru"] = "lstm"
+    # units per recurrent layer (encoder and decoder)
     hidden_size: int = 64
+    # stacked recurrent layers (encoder and decoder)
     num_layers: int = 1
+    # the encoder also reads the source backwards
     bidirectional_encoder: bool = False
     attention: Literal["none", "dot", "general", "additive"] = "general"
+    # hidden size of additive attention (none: hidden_size)
     attention_size: int | None = None
     input_feeding: bool = True  # feed the previous attentional vector to the decoder (the slow per-step path)
     teacher_forcing_ratio: float = 1.0
+    # dropout probability on embeddings, between layers and before the output layer
     dropout: float = 0.0
+    # target-side id of the padding token
     pad_id: int = 0
+    # target-side id of the start token
     bos_id: int = 1
+    # target-side id of the end token
     eos_id: int = 2
+    # recurrent kernels: "auto" (fused when it can), "fused" (torch's kernels) or "unrolled" (a step loop)
     backend: Literal["auto", "fused", "unrolled"] = "auto"
     # full: a linear layer over the whole target vocabulary; adaptive: adaptive softmax with clusters at
     # tgt_vocab_size // 8 and // 2 (ids are ranked by frequency), tails of size hidden/4 and hidden/16

@@ -67,6 +67,7 @@ class PooledSequenceFields(EncoderFields):
 class SequenceClassifierConfig(PooledSequenceFields):
     """:class:`PooledSequenceFields` plus ``num_classes`` (C)."""
 
+    # number of classes C
     num_classes: int = 2
 
     def validate(self) -> None:
@@ -78,6 +79,7 @@ class SequenceClassifierConfig(PooledSequenceFields):
 class SequenceRegressorConfig(PooledSequenceFields):
     """:class:`PooledSequenceFields` plus ``num_targets`` (values predicted per sequence)."""
 
+    # number of real-valued targets
     num_targets: int = 1
 
     def validate(self) -> None:

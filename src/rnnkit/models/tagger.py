@@ -38,13 +38,21 @@ class SequenceTaggerConfig(EncoderFields):
     the character encoder (``char_vocab_size`` None: no character features)."""
 
     kind: Literal["rnn"] = "rnn"  # a task's [model] kind: "rnn" here, "transformer" for the encoder baseline
+    # read each sentence both ways (the usual tagger)
     bidirectional: bool = True
+    # size of the tag set
     num_tags: int = 2
+    # a CRF output layer (Viterbi decoding) instead of an independent softmax per token
     crf: bool = False
+    # character vocabulary size of the character encoder (none: no character features)
     char_vocab_size: int | None = None
+    # size of each character embedding
     char_embedding_dim: int = 16
+    # how a word's characters are encoded: "cnn" (convolution + max-pool) or "lstm" (a BiLSTM)
     char_encoder: Literal["cnn", "lstm"] = "cnn"
+    # output size of the character encoder per word
     char_hidden_size: int = 16
+    # width of the character CNN's filters
     char_kernel_size: int = 3
 
     def validate(self) -> None:

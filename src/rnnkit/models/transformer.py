@@ -118,6 +118,7 @@ class TransformerPooledFields(TransformerFields):
 class TransformerClassifierConfig(TransformerPooledFields):
     """:class:`TransformerFields` plus ``num_classes`` (C)."""
 
+    # number of classes C
     num_classes: int = 2
 
     def validate(self) -> None:
@@ -129,6 +130,7 @@ class TransformerClassifierConfig(TransformerPooledFields):
 class TransformerRegressorConfig(TransformerPooledFields):
     """:class:`TransformerFields` plus ``num_targets`` (values predicted per sequence)."""
 
+    # number of real-valued targets
     num_targets: int = 1
 
     def validate(self) -> None:

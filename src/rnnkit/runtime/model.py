@@ -112,6 +112,10 @@ def _table_column(path: Path, column: str) -> list[str]:
 
 def _npz(path: Path) -> list[np.ndarray]:
     with np.load(path, allow_pickle=False) as z:
+        unknown = sorted(set(z.files) - {"X", "y", "lengths"})
+        if unknown or "X" not in z.files:
+            raise RuntimeError_(f"{path}: an npz input holds X (N, T[, D]), optionally lengths (N,) and y; "
+                                f"got arrays {sorted(z.files)}" + (f" (unknown: {unknown})" if unknown else ""))
         x = z["X"]
         lengths = z["lengths"] if "lengths" in z else None
     x = x[:, :, None] if x.ndim == 2 else x

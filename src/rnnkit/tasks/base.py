@@ -54,11 +54,17 @@ class DataSection:
     ``val_fraction`` of the training examples is held out for validation.
     """
 
+    # the training file (--data), or where a built-in dataset lives
     path: Optional[str] = None
+    # a validation file (--val); without it val_fraction of the training data is held out
     val_path: Optional[str] = None
+    # a test file (--test)
     test_path: Optional[str] = None
+    # share of the training examples held out for validation when there is no val_path
     val_fraction: float = 0.1
+    # seed of the random hold-outs
     split_seed: int = 0
+    # examples per batch
     batch_size: int = 32
 
     def __post_init__(self) -> None:

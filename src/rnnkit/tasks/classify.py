@@ -51,11 +51,16 @@ class ClassifyData(DataSection):
     # the input format: "auto" (from the name and first line; docs/data-formats.md), text tables csv / tsv / jsonl,
     # numbers npz / ucr (univariate TSV) / ts (sktime .ts) / long-csv (one row per step: id, time, features, label)
     format: Literal["auto", "csv", "tsv", "jsonl", "npz", "ucr", "ts", "long-csv"] = "auto"
+    # text tables: the column holding the text
     text_column: str = "text"
+    # the column holding the label
     label_column: str = "label"
     split_column: Optional[str] = None  # a column saying train / val / test per row
+    # text tokens: "word" or "char"
     tokens: Literal["word", "char"] = "word"
+    # lowercase text before tokenizing
     lower: bool = True
+    # tokens seen fewer times in training become <unk>
     min_freq: int = 1
     max_vocab: Optional[int] = 20000  # specials included
     max_len: Optional[int] = None  # keep the last max_len tokens of longer texts

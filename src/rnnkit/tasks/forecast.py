@@ -53,17 +53,23 @@ from rnnkit.train import StepResult
 
 @dataclass
 class ForecastData(DataSection):
+    # a built-in series instead of a file ("etth1")
     dataset: Optional[Literal["etth1"]] = None
+    # the CSV columns to forecast (at least one)
     target_columns: list[str] = field(default_factory=list)
     feature_columns: Optional[list[str]] = None  # default: every column but the time column (targets included)
     time_column: str = "auto"  # "auto" (the first column named date, time, timestamp, datetime, ds, year, month, week, day, hour, minute, period..., any case; a warning says which), a column name, or "none"
+    # rows of history the model reads
     input_len: int = 96
+    # steps ahead to forecast
     horizon: int = 24
     stride: int = 1  # rows between training windows
     val_fraction: float = 0.125  # of the rows left after the test part: 10% of the series
+    # the last share of the rows held out for test (chronological)
     test_fraction: float = 0.2
     split_rows: Optional[list[int]] = None  # [train, val, test] row counts of data.path in time order (later rows unused; 0: no such part) instead of the fractions; etth1 default [8640, 2880, 2880]
     season: Optional[int] = None  # rows per season (e.g. 24: hourly data, daily cycle), 1..input_len: final metrics add the seasonal-naive baseline seasonal_naive_*
+    # scaling fitted on the training rows: "standard" or "minmax"
     scale: Literal["standard", "minmax"] = "standard"
     relative: bool = False  # each window minus its last input row; predictions add that row's targets back
 

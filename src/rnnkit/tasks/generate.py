@@ -44,11 +44,16 @@ class GenerateData(DataSection):
 
     dataset: Optional[Literal["imdb"]] = None  # built-in; data.path then says where it lives
     format: Optional[Literal["csv", "tsv", "jsonl"]] = None  # None: from the file name
+    # the column holding the text to write
     text_column: str = "text"
+    # the label column the text is written from
     condition_column: str = "label"
     condition_columns: list[str] = field(default_factory=list)  # numeric columns: a vector condition
+    # text tokens: "word" or "char"
     level: Literal["char", "word"] = "word"
+    # lowercase text before tokenizing
     lower: bool = True
+    # tokens seen fewer times in training become <unk>
     min_freq: int = 1
     max_size: Optional[int] = None  # the vocabulary's size, specials included
     max_len: Optional[int] = None  # tokens of each text the model learns (its opening)
@@ -70,8 +75,11 @@ class GenerateDefaults(LMGenerate):
     ``condition``/``away_from``: a label, or numbers ``"0.5,1,-2"`` for a vector
     condition; ``condition`` None is the first label."""
 
+    # text the generated text starts from
     prime: str = ""
+    # tokens to generate
     length: int = 40
+    # the condition: a label, or numbers "0.5,1,-2" for a vector (none: the first label)
     condition: Optional[str] = None
     guidance: float = 0.0  # contrastive guidance away from away_from (0: none)
     away_from: Optional[str] = None  # None with two labels: the other one

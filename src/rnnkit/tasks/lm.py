@@ -57,7 +57,9 @@ class LMData(DataSection):
     ``val_path`` the tail ``val_fraction`` of the corpus is validation data."""
 
     dataset: Optional[Literal["tinyshakespeare"]] = "tinyshakespeare"  # read when path is not given
+    # tokens: "char" or "word"
     level: Literal["char", "word"] = "char"
+    # lowercase the corpus before tokenizing
     lower: bool = False
     min_freq: int = 1  # word level
     max_size: Optional[int] = None  # word level, specials included
@@ -79,11 +81,17 @@ class LMData(DataSection):
 class LMGenerate:
     """Defaults of ``rnnkit generate`` (each can be given on the command line)."""
 
+    # text to start from
     prime: str = "\n"
+    # tokens to generate
     length: int = 500
+    # sampling temperature: 0 is argmax, higher is more varied
     temperature: float = 0.8
+    # sample only from the k most likely tokens (none: all)
     top_k: Optional[int] = None
+    # sample from the fewest tokens whose probabilities reach p (nucleus; none: all)
     top_p: Optional[float] = None
+    # random seed of the sampling
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -52,6 +52,7 @@ class RegressData(DataSection):
     missing: Literal["error", "interpolate"] = "error"  # npz/ucr/ts/long-csv gaps (?, NaN, empty): refuse, or fill linearly
     input_len: int = 24  # CSV: rows per window
     scale: Literal["standard", "minmax", "none"] = "standard"  # features
+    # target scaling fitted on the training split (predictions come back in original units)
     scale_target: Literal["standard", "minmax", "none"] = "standard"
 
     def __post_init__(self) -> None:

@@ -68,15 +68,19 @@ _MARK = "\x00"  # an unk subword in BPE text being re-tokenized into words (a pu
 class PairsData(DataSection):
     dataset: Optional[Literal["fra-eng"]] = None  # a built-in dataset instead of your own file
     swap: bool = False  # read target<TAB>source (e.g. French → English from fra-eng)
+    # source tokens: "word" or "char"
     source_level: Literal["char", "word"] = "word"
+    # target tokens: "word" or "char"
     target_level: Literal["char", "word"] = "word"
     tokenizer: Literal["level", "bpe"] = "level"  # level: source_level/target_level; bpe: subwords on both sides
     bpe_vocab_size: int = 8000  # with tokenizer="bpe": subwords per side (learnt on the training split)
+    # lowercase both sides before tokenizing
     lowercase: bool = True
     min_freq: int = 1  # rarer training tokens become unk (per side)
     max_vocab: Optional[int] = None  # largest vocabulary per side, specials included
     max_len: Optional[int] = None  # training pairs with a longer side (in tokens) are left out
     test_fraction: float = 0.0  # without test_path: this share of the training pairs is the test split
+    # pairs per batch
     batch_size: int = 64
 
     def __post_init__(self) -> None:

@@ -33,12 +33,19 @@ __all__ = ["OptimConfig", "ScheduleConfig", "build_optimizer", "LRSchedule", "bu
 class OptimConfig:
     """Which optimizer and its hyper-parameters. ``momentum`` is used by sgd and rmsprop."""
 
+    # the optimizer: adam, adamw, sgd or rmsprop
     name: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
+    # learning rate (the peak, under a schedule)
     lr: float = 1e-3
+    # L2 penalty (decoupled for adamw)
     weight_decay: float = 0.0
+    # adam / adamw: decay rates of the moment estimates
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    # term added to denominators for numerical stability
     eps: float = 1e-8
+    # sgd and rmsprop momentum
     momentum: float = 0.9
+    # sgd: Nesterov momentum
     nesterov: bool = False
 
     def __post_init__(self) -> None:
@@ -58,7 +65,9 @@ class OptimConfig:
 class ScheduleConfig:
     """Learning-rate schedule; see the module docstring."""
 
+    # the learning-rate schedule: constant, cosine, linear, step or plateau
     name: Literal["constant", "cosine", "linear", "step", "plateau"] = "constant"
+    # optimizer steps of linear warm-up from 0 to lr first
     warmup_steps: int = 0
     min_lr_ratio: float = 0.0  # cosine/linear: final lr = base lr × min_lr_ratio
     step_epochs: int = 1  # step: decay every this many epochs

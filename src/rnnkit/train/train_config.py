@@ -47,16 +47,21 @@ class TrainConfig:
     clip_value: Optional[float] = None  # clip every grad element to ±this
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast dtype (fp16 adds a GradScaler)
     seed: int = 0  # applied once by the caller (the task runner), before data and model are built
+    # ask torch for deterministic kernels (slower; same results run to run)
     deterministic: bool = False
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1" ...
     monitor: str = "val_loss"  # metric for early stopping, plateau and restore_best
+    # whether the monitored metric is better "min" (a loss) or "max" (an accuracy)
     monitor_mode: Literal["min", "max"] = "min"
     early_stopping_patience: Optional[int] = None  # stop after more than this many epochs without improvement
+    # smallest change of the monitored metric that counts as an improvement
     early_stopping_min_delta: float = 0.0
     restore_best: bool = False  # end with the best monitored epoch's weights
     checkpoint_every_steps: Optional[int] = None  # besides every epoch end
+    # newest checkpoints kept in checkpoints/ (older ones are deleted)
     keep_checkpoints: int = 3
     log_every_steps: int = 20  # progress refresh and non-finite-loss check (a host sync) every this many steps
+    # no progress output
     quiet: bool = False
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
