@@ -111,14 +111,21 @@ def blocked_scan(a: Tensor, b: Tensor, h0: Tensor, chunk_size: int | None = None
         a, b = F.pad(a, spec, value=1.0), F.pad(b, spec)
     a4, b4 = a.view(B, n, C, H), b.view(B, n, C, H)
     order = list(range(C - 1, -1, -1) if reverse else range(C))
-    end, prod = b4[:, :, order[0]].clone(), a4[:, :, order[0]].clone()  # (1)
+    end = b4[:, :, order[0]].clone()  # (1)
     for t in order[1:]:
         end = torch.addcmul(b4[:, :, t], a4[:, :, t], end)
-        prod.mul_(a4[:, :, t])
-    entry, carry = torch.empty_like(end), h0  # (2)
-    for k in (range(n - 1, -1, -1) if reverse else range(n)):
-        entry[:, k] = carry
-        carry = torch.addcmul(end[:, k], prod[:, k], carry)
+    prod = torch.prod(a4, dim=2)
+    entry = torch.empty(B, n + 1, H, dtype=h0.dtype, device=h0.device)  # (2) chunk k enters with entry[:, k]
+    if reverse:  # ... or with entry[:, k + 1], chunks taken from the end
+        entry[:, n] = h0
+        for k in range(n - 1, -1, -1):
+            torch.addcmul(end[:, k], prod[:, k], entry[:, k + 1], out=entry[:, k])
+        entry = entry[:, 1:]
+    else:
+        entry[:, 0] = h0
+        for k in range(n):
+            torch.addcmul(end[:, k], prod[:, k], entry[:, k], out=entry[:, k + 1])
+        entry = entry[:, :n]
     h, prev = torch.empty_like(b4), entry  # (3)
     for t in order:
         prev = torch.addcmul(b4[:, :, t], a4[:, :, t], prev, out=h[:, :, t])
