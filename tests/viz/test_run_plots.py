@@ -14,9 +14,11 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def _report_links(run, *names):
     report = (run.path / "report.md").read_text()
+    page = (run.path / "report.html").read_text()  # the same plots, inline
     for name in names:
         assert (run.path / "plots" / name).is_file(), name
         assert f"plots/{name}" in report
+        assert f"<figcaption>plots/{name}</figcaption>" in page
         if name.endswith(".png"):
             assert (run.path / "plots" / name).read_bytes()[:8] == PNG
 
@@ -42,6 +44,7 @@ def test_lm_and_generate_runs_have_sample_text(tmp_path):
     _report_links(gen, "curves.png", "sample.txt")
     sample = (gen.path / "plots" / "sample.txt").read_text()
     assert "--- neg ---" in sample and "--- pos ---" in sample
+    assert "--- neg ---" in (gen.path / "report.html").read_text()  # sample text shown in a <pre>
 
 
 def test_tag_run_has_curves(tmp_path):
