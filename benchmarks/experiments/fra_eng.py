@@ -9,6 +9,7 @@ from experiments.common import result
 
 
 NAME = "fra-eng"
+UNK_SAMPLE = 1000
 
 
 def run(out_dir: Path, datasets: Path) -> dict:
@@ -32,6 +33,12 @@ def run(out_dir: Path, datasets: Path) -> dict:
                        title=f"{row['source']} → {row['prediction']}")
         plots.append(f"{out_dir.name}/{name}")
     plots.append(_recipes.curves(res, out_dir, ("loss", "bleu"), "fra-eng: seq2seq + attention"))
+    # <unk> in the outputs: over the first UNK_SAMPLE test pairs, decoded as predict does (the configured beam)
+    unk_rows = predict_examples(task, model, pairs.take(range(min(UNK_SAMPLE, len(pairs.inputs)))))
+    words = [w for r in unk_rows for w in r["prediction"].split()]
+    unk_rate = sum(w.count("<unk>") for w in words) / max(len(words), 1)
+    vocabulary = (f"BPE subwords ({cfg.data.bpe_vocab_size} per side; outputs scored as words, punctuation split off)"
+                  if cfg.data.tokenizer == "bpe" else "Word level, punctuation split off")
     samples = "\n".join(f"EN   {pairs.inputs[i]}\nREF  {pairs.targets[i]}\nOUT  {r['prediction']}\n"
                         for i, r in zip(picks, rows))
     return result(
@@ -39,9 +46,11 @@ def run(out_dir: Path, datasets: Path) -> dict:
         to_beat="Keras reports no BLEU", target="BLEU on a fixed held-out split; attention heatmap",
         rows=[{"metric": "BLEU", "value": 100 * test["bleu"], "split": "test"},
               {"metric": "token accuracy (teacher forced)", "value": test["accuracy"], "split": "test"},
-              {"metric": "BLEU", "value": 100 * res.val_metrics["bleu"], "split": "val"}],
+              {"metric": "BLEU", "value": 100 * res.val_metrics["bleu"], "split": "val"},
+              {"metric": f"<unk> per predicted word (first {len(unk_rows)} pairs)", "value": unk_rate, "split": "test"}],
         command=_recipes.command(NAME), wall_time_s=res.wall_time_s, met=True, plots=plots, samples=samples,
-        notes=("Word level, lowercased, punctuation split off. The held-out split is a seeded (split_seed=0) random 5% "
+        notes=(f"{vocabulary}, lowercased; model: input_feeding={str(cfg.model.input_feeding).lower()}, "
+               f"softmax={cfg.model.softmax!r}. The held-out split is a seeded (split_seed=0) random 5% "
                "of all 167k pairs for test and 5% for validation; the same English sentence can occur in training "
                "with another French translation, as in any random split of this file. BLEU: corpus BLEU-4 of the "
                f"beam-{cfg.decode.beam_size} decodes of every test (and validation) pair against its one reference "
