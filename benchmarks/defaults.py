@@ -75,7 +75,12 @@ class Options:
     minutes: float
     datasets: Path
     seed: int = 0
-    extra: dict[str, Any] | None = None  # --set: experiments only, never in the published table
+    extra: dict[str, dict[str, Any]] | None = None  # --set, per task ("*": all): experiments only
+
+
+    def given(self, task: str) -> dict[str, Any]:
+        extra = self.extra or {}
+        return {**extra.get("*", {}), **extra.get(task, {})}
 
 
 class Skip(Exception):
@@ -87,7 +92,7 @@ def _fit(task: str, out: Path, opts: Options, data: Any, targets: Any = None, *,
     """``rnnkit.fit`` with the task's defaults, the data keys ``keys`` and the harness cap."""
     settings = dict(keys or {})
     settings["train.max_minutes"] = opts.minutes
-    settings.update(opts.extra or {})
+    settings.update(opts.given(task))
     return rnnkit.fit(task, data, targets, test=test, out=out, settings=settings, quiet=True)
 
 
@@ -283,7 +288,7 @@ def case_seasonal_forecast(out: Path, opts: Options) -> Outcome:
 
 def forecast(path: Path, target: str, out: Path, opts: Options) -> Outcome:
     run = rnnkit.fit("forecast", str(path), out=out, quiet=True,
-                     settings={"data.target_columns": [target], "train.max_minutes": opts.minutes, **(opts.extra or {})})
+                     settings={"data.target_columns": [target], "train.max_minutes": opts.minutes, **opts.given("forecast")})
     d, a = run.config.data, run.task.artifacts
     rows = np.asarray(run.result.data.examples["test"].inputs, dtype=np.float64)
     tc = a.columns.index(target)
@@ -443,8 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="+", metavar="CASE", help=f"run only these cases: {', '.join(c.name for c in CASES)}")
     p.add_argument("--datasets", type=Path, default=DATASETS)
     p.add_argument("--markdown", type=Path, help="also write the table to this file")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="experiments: a setting for every case (the header says so; not the defaults any more)")
+    p.add_argument("--set", action="append", default=[], metavar="[TASK:]KEY=VALUE",
+                   help="experiments: [TASK:]KEY=VALUE for every case (of TASK); the header says the table "
+                        "is then not the defaults")
     p.add_argument("--keep", type=Path, help="keep the run directories under this folder")
     a = p.parse_args(argv)
     torch.set_num_threads(1)
@@ -452,12 +458,13 @@ def main(argv: list[str] | None = None) -> int:
     if a.only and not set(a.only) <= names:
         p.error(f"--only: unknown case(s) {sorted(set(a.only) - names)}; the cases: {sorted(names)}")
     cases = [c for c in CASES if (c.name in a.only if a.only else (c.quick or not a.quick))]
-    extra = {}
+    extra: dict[str, dict[str, Any]] = {}
     for item in a.set:
         key, sep, value = item.partition("=")
+        task, _, key = key.rpartition(":")
         if not sep:
-            p.error(f"--set expects KEY=VALUE; got {item!r}")
-        extra[key] = value
+            p.error(f"--set expects [TASK:]KEY=VALUE; got {item!r}")
+        extra.setdefault(task or "*", {})[key] = value
     opts = Options(a.quick, a.minutes if a.minutes is not None else (0.5 if a.quick else 3.0), a.datasets,
                    extra=extra)
     root = Path(tempfile.mkdtemp(prefix="rnnkit-defaults-")) if a.keep is None else a.keep

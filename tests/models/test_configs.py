@@ -34,7 +34,7 @@ from rnnkit.models.pooling import make_pooling
         (lambda: SequenceClassifier(vocab_size=5, pooling="flatten"),
          r"SequenceClassifierConfig.max_len is required with pooling='flatten'"),
         (lambda: SequenceClassifier(vocab_size=5, attention_size=4),
-         r"SequenceClassifierConfig.attention_size only applies to pooling='attention'; got attention_size=4 with pooling='last'"),
+         r"SequenceClassifierConfig.attention_size only applies to pooling='attention'; got attention_size=4 with pooling='max'"),
         (lambda: SequenceClassifier(vocab_size=5, input_size=3),
          r"needs exactly one of vocab_size \(token ids\) and input_size \(dense features\); got vocab_size=5, input_size=3"),
         (lambda: SequenceClassifier(vocab_size=5, dropout=1.0), r"SequenceClassifierConfig.dropout must be in \[0, 1\); got 1.0"),
@@ -119,7 +119,7 @@ def test_tagger_loss_and_decode_with_and_without_crf():
 
 
 def test_last_pooling_of_a_bidirectional_encoder_is_its_final_state():
-    model = SequenceClassifier(vocab_size=9, hidden_size=5, bidirectional=True, cell="gru", num_layers=2).eval()
+    model = SequenceClassifier(vocab_size=9, hidden_size=5, bidirectional=True, cell="gru", num_layers=2, pooling="last").eval()
     x, lengths = torch.randint(0, 9, (3, 6)), torch.tensor([6, 2, 4])
     pooled, _ = model.encode(x, lengths)
     _, state, _ = model.encoder(x, lengths)  # (L*2, B, H): the last layer's two directions

@@ -67,6 +67,8 @@ class PooledSequenceFields(EncoderFields):
 class SequenceClassifierConfig(PooledSequenceFields):
     """:class:`PooledSequenceFields` plus ``num_classes`` (C)."""
 
+    # the outputs over time as one vector; max by default ("last" stayed near chance on small untuned sets)
+    pooling: Literal["last", "mean", "max", "attention", "flatten"] = "max"
     # number of classes C
     num_classes: int = 2
 

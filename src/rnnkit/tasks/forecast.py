@@ -71,7 +71,7 @@ class ForecastData(DataSection):
     season: Optional[int] = None  # rows per season (e.g. 24: hourly data, daily cycle), 1..input_len: final metrics add the seasonal-naive baseline seasonal_naive_*
     # scaling fitted on the training rows: "standard" or "minmax"
     scale: Literal["standard", "minmax"] = "standard"
-    relative: bool = False  # each window minus its last input row; predictions add that row's targets back
+    relative: bool = True  # each window minus its last input row; predictions add that row's targets back
 
     def __post_init__(self) -> None:
         super().__post_init__()
