@@ -440,6 +440,22 @@ def fmt(v: float) -> str:
     return f"{v:.4f}" if abs(v) < 100 else f"{v:.1f}"
 
 
+def write_results_section(lines: list[str], command: str) -> None:
+    """``results/defaults.md``: the section "Defaults on data nobody tuned for" that
+    ``benchmarks/results.py render`` appends to RESULTS.md; then RESULTS.md is re-rendered."""
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "benchmarks"))
+    from experiments.common import render_results
+
+    text = ["## Defaults on data nobody tuned for", "",
+            "Every task with its defaults only (`rnnkit.fit` with no settings but the data keys a user must give),",
+            "each beside a simple baseline measured in the same run on the same test split; see",
+            "`benchmarks/defaults.py` for the sets and baselines.", "",
+            f"- command: `OMP_NUM_THREADS=1 {command}`", f"- date: {time.strftime('%Y-%m-%d')}", "", *lines]
+    (root / "results" / "defaults.md").write_text("\n".join(text) + "\n")
+    (root / "RESULTS.md").write_text(render_results(root / "results", root))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="a few-minute subset (smaller sets, shorter cap)")
@@ -448,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="+", metavar="CASE", help=f"run only these cases: {', '.join(c.name for c in CASES)}")
     p.add_argument("--datasets", type=Path, default=DATASETS)
     p.add_argument("--markdown", type=Path, help="also write the table to this file")
+    p.add_argument("--results", action="store_true",
+                   help="write results/defaults.md (its RESULTS.md section) and re-render RESULTS.md")
     p.add_argument("--set", action="append", default=[], metavar="[TASK:]KEY=VALUE",
                    help="experiments: [TASK:]KEY=VALUE for every case (of TASK); the header says the table "
                         "is then not the defaults")
@@ -495,6 +513,8 @@ def main(argv: list[str] | None = None) -> int:
     lines.append(summary)
     if a.markdown:
         a.markdown.write_text("\n".join(lines) + "\n")
+    if a.results:
+        write_results_section(lines, " ".join(["python benchmarks/defaults.py", *(argv if argv is not None else sys.argv[1:])]))
     if a.keep is None:
         shutil.rmtree(root, ignore_errors=True)
     return 0

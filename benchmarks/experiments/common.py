@@ -58,6 +58,8 @@ def render_results(results_dir: Path, root: Path) -> str:
             lines += ["", f"![{Path(plot).stem}]({rel})"]
         if r["samples"]:
             lines += ["", "```", r["samples"].rstrip(), "```"]
+    for section in sorted(results_dir.glob("*.md")):  # whole sections written by other scripts (benchmarks/defaults.py)
+        lines += ["", section.read_text().rstrip()]
     return "\n".join(lines) + "\n"
 
 
