@@ -6,10 +6,11 @@ draws the PNGs there from those files):
 1. ``scaling`` — one training step (forward + backward of an MSE loss on a linear head over
    the last step) of the fused LSTM, the fused GRU, minGRU/minLSTM (the blocked parallel scan)
    and a transformer encoder (SDPA, mean pooling) of about the LSTM's parameter count, for
-   T = 64 … 4096: ms per step (best of ``--repeats``), sequences per second, the speed-up over
+   T = 64 … 4096: ms per step (best of ``--repeats``; with one thread the thread's CPU time, so
+   that other jobs on a shared machine do not inflate it), sequences per second, the speed-up over
    the fused LSTM at the same T, the activation memory the step saves for backward, and the
-   peak memory of the step (``--peak``: growth of the resident set's high-water mark over one
-   step, each row in a fresh process).
+   peak memory of the step (``--peak``: how far the resident set grows during one step,
+   sampled every 0.5 ms, each row in a fresh process).
 2. ``adding`` — the adding problem (``benchmarks/experiments/vanishing.py``'s data) for
    T = 50 … 1000, every cell at an equal number of optimizer steps and again at an equal wall
    time per run: final test MSE (predicting the mean scores 0.167), accuracy (|error| < 0.04).
@@ -129,30 +130,55 @@ def saved_bytes(model: nn.Module, x: torch.Tensor) -> int:
     return sum(seen.values())
 
 
+def clock() -> float:
+    """The thread's CPU time with one torch thread (what the step costs, whatever else the shared
+    machine runs meanwhile); wall time with more threads (CPU time would add theirs up)."""
+    return time.thread_time() if torch.get_num_threads() == 1 else time.perf_counter()
+
+
 def time_step(model: nn.Module, x: torch.Tensor, repeats: int, budget_s: float) -> float:
     best, spent = math.inf, 0.0
     for _ in range(repeats):
         model.zero_grad(set_to_none=True)
-        t0 = time.perf_counter()
+        t0 = clock()
         model(x).pow(2).mean().backward()
-        dt = time.perf_counter() - t0
+        dt = clock() - t0
         best, spent = min(best, dt), spent + dt
         if spent > budget_s:
             break
     return best
 
 
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
 def peak_child(name: str, T: int, batch: int, d_in: int, hidden: int) -> None:
-    """(run in a fresh process) the growth of the resident high-water mark over one step, MiB."""
+    """(run in a fresh process) how far the resident set grows above its level before one
+    training step, sampled every 0.5 ms while the step runs (torch's CPU allocator keeps no
+    peak statistic), MiB."""
+    import threading
+
     torch.set_num_threads(1)
     torch.manual_seed(0)
     m = build(name, d_in, hidden)
     x = torch.randn(batch, T, d_in)
     m(x[:, :8]).pow(2).mean().backward()  # warm-up: kernels and allocator set up
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    m.zero_grad(set_to_none=True)
+    base, peak, done = _rss_bytes(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_bytes())
+            time.sleep(0.0005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
     m(x).pow(2).mean().backward()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_mib": (after - before) / 1024}))
+    done.set()
+    sampler.join()
+    print(json.dumps({"peak_mib": max(0, max(peak[0], _rss_bytes()) - base) / 2**20}))
 
 
 def peak_mib(name: str, T: int, batch: int, d_in: int, hidden: int) -> float | None:
