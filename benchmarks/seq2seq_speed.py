@@ -11,7 +11,10 @@ fixed seed, on two shapes:
 Each shape is measured in every variant given by ``--variants`` (default: all), so one run
 shows before and after side by side:
 
-* ``feed``  — input feeding on (the per-step decoder loop: the only path before issue 12);
+* ``before`` — input feeding on, the output layer over every padded position and the loss
+  picked from it: the recipe's training step before issue 12 (commit 02172a1);
+* ``feed``  — input feeding on (the per-step decoder loop), output layer and loss on the real
+  target positions only (``Seq2Seq.token_loss``, the task's loss now);
 * ``fast``  — input feeding off: one fused decoder call over all target steps, attention
   for all steps at once, the output layer once;
 * ``fast+adaptive`` — as ``fast`` with ``model.softmax = "adaptive"`` (fra-eng shape only:
@@ -23,7 +26,7 @@ shows before and after side by side:
 The batches are random ids with random lengths (seeded): throughput does not depend on
 what the ids are. Printed: median seconds per step over ``--steps`` timed steps (after
 ``--warmup``), steps/s, target tokens/s (real tokens, padding excluded) and the speed-up
-over ``feed`` of the same shape.
+over ``before`` of the same shape.
 """
 
 from __future__ import annotations
@@ -43,11 +46,11 @@ SHAPES = {
     "fra-eng": dict(vocab=8000, words=(3, 10), model=dict(embedding_dim=128, hidden_size=256, dropout=0.2)),
     "char": dict(vocab=60, words=(3, 20), model=dict(embedding_dim=64, hidden_size=256, dropout=0.0)),
 }
-VARIANTS = ("feed", "fast", "fast+adaptive")
+VARIANTS = ("before", "feed", "fast", "fast+adaptive")
 
 
 def variant_config(variant: str) -> dict:
-    cfg = dict(input_feeding=variant == "feed")
+    cfg = dict(input_feeding=variant in ("before", "feed"))
     if variant.endswith("+adaptive"):
         cfg["softmax"] = "adaptive"
     return cfg
@@ -87,8 +90,15 @@ def measure(shape: str, variant: str, batch: int, steps: int, warmup: int, seed:
         b = batches[i % len(batches)]
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        result = objective(model, b, None)
-        result.loss.backward()
+        if variant == "before":  # the objective of 02172a1: logits everywhere, the loss at the real positions
+            tgt_in, tgt_out, n = b.targets[:, :-1], b.targets[:, 1:], b.target_lengths - 1
+            logits = model(b.inputs, tgt_in, b.lengths, n).logits
+            real = torch.arange(tgt_out.shape[1]) < n.unsqueeze(1)
+            loss = torch.nn.functional.cross_entropy(logits[real].float(), tgt_out[real])
+            logits.detach().argmax(-1)  # its token accuracy
+        else:
+            loss = objective(model, b, None).loss
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         if i >= warmup:
@@ -111,7 +121,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), batch {args.batch}, "
           f"median of {args.steps} steps after {args.warmup} warm-up")
-    print(f"{'shape':8} {'variant':14} {'s/step':>8} {'steps/s':>8} {'tgt tok/s':>10} {'vs feed':>8}")
+    print(f"{'shape':8} {'variant':14} {'s/step':>8} {'steps/s':>8} {'tgt tok/s':>10} {'vs before':>9}")
     for shape in args.shapes.split(","):
         base = None
         for variant in args.variants.split(","):
@@ -121,10 +131,10 @@ def main() -> None:
             if "skipped" in r:
                 print(f"{shape:8} {variant:14} skipped: {r['skipped']}")
                 continue
-            if variant == "feed":
+            if variant == "before":
                 base = r["sec"]
             ratio = f"{base / r['sec']:.2f}x" if base else "-"
-            print(f"{shape:8} {variant:14} {r['sec']:8.3f} {r['steps_s']:8.2f} {r['tok_s']:10.0f} {ratio:>8}",
+            print(f"{shape:8} {variant:14} {r['sec']:8.3f} {r['steps_s']:8.2f} {r['tok_s']:10.0f} {ratio:>9}",
                   flush=True)
 
 
