@@ -91,3 +91,16 @@ def test_adaptive_needs_a_vocabulary_and_tgt_out_its_shape():
     src, src_len, tgt_in, tgt_out, tgt_len = _batch()
     with pytest.raises(ShapeError, match=r"tgt_out must have the shape of tgt_in \(3, 6\); got \(3, 5\)"):
         _model()(src, tgt_in, src_len, tgt_len, tgt_out=tgt_out[:, :5])
+
+
+@pytest.mark.parametrize("kind", ["dot", "general", "additive"])
+def test_prepared_keys_give_the_same_attention(kind):
+    from rnnkit.nn.attention import make_attention
+
+    torch.manual_seed(1)
+    att = make_attention(kind, 6, 6).double()
+    q, k, lengths = torch.randn(2, 3, 6, dtype=torch.float64), torch.randn(2, 4, 6, dtype=torch.float64), torch.tensor([4, 2])
+    plain, prepared = att(q, k, lengths), att(q, k, lengths, prepared=att.prepare(k))
+    for a, b in zip(plain, prepared):
+        assert torch.equal(a, b)
+    assert torch.equal(att.score(q, k), att.score_prepared(q, att.prepare(k)))

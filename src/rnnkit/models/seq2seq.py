@@ -173,6 +173,7 @@ class EncoderMemory(NamedTuple):
     outputs: Tensor  # (B, Ts, dirs*H)
     lengths: Tensor  # (B,)
     state: Any  # the decoder's initial recurrent state
+    keys: Tensor | None = None  # attention.prepare(outputs), computed once for every decoder step
 
 
 class DecoderState(NamedTuple):
@@ -234,7 +235,8 @@ class Seq2Seq(Model):
                 return torch.tanh(self.bridge(torch.cat([s[:, 0], s[:, 1]], dim=-1)))
 
             state = _map_state(state, join)
-        return EncoderMemory(outputs, lengths, state)
+        keys = self.attention.prepare(outputs) if self.attention is not None else None
+        return EncoderMemory(outputs, lengths, state, keys)
 
     def initial_decoder_state(self, memory: EncoderMemory) -> DecoderState:
         B = memory.outputs.shape[0]
@@ -245,7 +247,7 @@ class Seq2Seq(Model):
         """Attentional vectors from decoder outputs h (B, [Tt,] H)."""
         if self.attention is None:
             return h, None
-        context, weights = self.attention(h, memory.outputs, memory.lengths)
+        context, weights = self.attention(h, memory.outputs, memory.lengths, prepared=memory.keys)
         return torch.tanh(self.combine(torch.cat([h, context], dim=-1))), weights
 
     def _logits(self, hidden: Tensor) -> Tensor:
@@ -435,7 +437,8 @@ class Seq2Seq(Model):
         def expand(x: Tensor, dim: int) -> Tensor:  # each batch entry repeated K times, beams adjacent
             return x.repeat_interleave(K, dim=dim)
 
-        memory = EncoderMemory(expand(memory.outputs, 0), expand(memory.lengths, 0), _map_state(memory.state, lambda s: expand(s, 1)))
+        memory = EncoderMemory(expand(memory.outputs, 0), expand(memory.lengths, 0), _map_state(memory.state, lambda s: expand(s, 1)),
+                               None if memory.keys is None else expand(memory.keys, 0))
         state = self.initial_decoder_state(memory)
         scores = torch.full((B, K), float("-inf"), device=device)
         scores[:, 0] = 0.0  # all beams start identical: keep one so the first step does not pick duplicates

@@ -36,7 +36,8 @@ __all__ = [
 
 
 class Attention(nn.Module):
-    """Base class: subclasses implement :meth:`score`; masking and softmax are shared."""
+    """Base class: subclasses implement :meth:`score_prepared` (and :meth:`prepare` when the
+    keys are transformed first); masking and softmax are shared."""
 
     kind: str = ""
 
@@ -48,9 +49,18 @@ class Attention(nn.Module):
         self.query_size = query_size
         self.key_size = key_size
 
+    def prepare(self, keys: Tensor) -> Tensor:
+        """What the scores need of the keys (B, Ts, ·), computed once per source: a decoder
+        that attends step by step passes it to :meth:`forward` as ``prepared``."""
+        return keys
+
+    def score_prepared(self, query: Tensor, prepared: Tensor) -> Tensor:
+        """Raw scores (B, Tq, Ts) for query (B, Tq, Q) and ``prepare(keys)``."""
+        raise NotImplementedError
+
     def score(self, query: Tensor, keys: Tensor) -> Tensor:
         """Raw scores (B, Tq, Ts) for query (B, Tq, Q) and keys (B, Ts, K)."""
-        raise NotImplementedError
+        return self.score_prepared(query, self.prepare(keys))
 
     def forward(
         self,
@@ -58,11 +68,12 @@ class Attention(nn.Module):
         keys: Tensor,
         lengths: Tensor | None = None,
         values: Tensor | None = None,
+        prepared: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         single = query.dim() == 2
         self._check(query, keys, lengths, values)
         q = query.unsqueeze(1) if single else query  # (B, Tq, Q)
-        scores = self.score(q, keys)  # (B, Tq, Ts)
+        scores = self.score_prepared(q, self.prepare(keys) if prepared is None else prepared)  # (B, Tq, Ts)
         if lengths is not None:
             mask = length_mask(lengths.to(keys.device), keys.shape[1])  # (B, Ts)
             scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))
@@ -111,8 +122,8 @@ class DotAttention(Attention):
                 f"key_size={key_size} (use 'general' or 'additive' attention)"
             )
 
-    def score(self, query: Tensor, keys: Tensor) -> Tensor:
-        return torch.bmm(query, keys.transpose(1, 2))
+    def score_prepared(self, query: Tensor, prepared: Tensor) -> Tensor:
+        return torch.bmm(query, prepared.transpose(1, 2))
 
 
 class GeneralAttention(Attention):
@@ -124,8 +135,11 @@ class GeneralAttention(Attention):
         super().__init__(query_size, key_size)
         self.proj = nn.Linear(key_size, query_size, bias=False)
 
-    def score(self, query: Tensor, keys: Tensor) -> Tensor:
-        return torch.bmm(query, self.proj(keys).transpose(1, 2))
+    def prepare(self, keys: Tensor) -> Tensor:
+        return self.proj(keys)  # (B, Ts, Q)
+
+    def score_prepared(self, query: Tensor, prepared: Tensor) -> Tensor:
+        return torch.bmm(query, prepared.transpose(1, 2))
 
 
 class AdditiveAttention(Attention):
@@ -143,9 +157,12 @@ class AdditiveAttention(Attention):
         self.key_proj = nn.Linear(key_size, attention_size, bias=True)
         self.v = nn.Linear(attention_size, 1, bias=False)
 
-    def score(self, query: Tensor, keys: Tensor) -> Tensor:
+    def prepare(self, keys: Tensor) -> Tensor:
+        return self.key_proj(keys)  # (B, Ts, A)
+
+    def score_prepared(self, query: Tensor, prepared: Tensor) -> Tensor:
         # (B, Tq, 1, A) + (B, 1, Ts, A) -> (B, Tq, Ts, A) -> (B, Tq, Ts)
-        hidden = torch.tanh(self.query_proj(query).unsqueeze(2) + self.key_proj(keys).unsqueeze(1))
+        hidden = torch.tanh(self.query_proj(query).unsqueeze(2) + prepared.unsqueeze(1))
         return self.v(hidden).squeeze(-1)
 
     def extra_repr(self) -> str:
