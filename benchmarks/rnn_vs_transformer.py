@@ -23,6 +23,8 @@ draws the PNGs there from those files):
 
     python benchmarks/rnn_vs_transformer.py scaling --peak            # about 10 min, one thread
     python benchmarks/rnn_vs_transformer.py adding                    # 400 steps (<= 240 s) and 30 s per run
+    python benchmarks/rnn_vs_transformer.py adding --adding-file adding-long --adding-lengths 1000 \
+        --adding-cells rnn,mingru,minlstm --adding-steps 2000 --adding-cap 900 --adding-seconds 0 --cell-lr ...
     python benchmarks/rnn_vs_transformer.py streaming
     python benchmarks/rnn_vs_transformer.py datasets --minutes 3
     python benchmarks/rnn_vs_transformer.py plot
@@ -265,7 +267,7 @@ def adding(a: argparse.Namespace) -> None:
     cells, lengths = a.adding_cells.split(","), [int(t) for t in a.adding_lengths.split(",")]
     lrs = {c: a.adding_lr for c in cells} | {k: float(v) for k, v in
                                              (kv.split("=") for kv in a.cell_lr.split(",") if kv)}
-    modes = [("steps", a.adding_steps, a.adding_cap), ("wall", None, a.adding_seconds)]
+    modes = [("steps", a.adding_steps, a.adding_cap)] + ([("wall", None, a.adding_seconds)] if a.adding_seconds else [])
     rows = []
     for mode, steps, seconds in modes:
         budget = f"{steps} steps (at most {seconds:.0f} s)" if steps else f"{seconds:.0f} s of training"
@@ -282,7 +284,7 @@ def adding(a: argparse.Namespace) -> None:
                 rows.append(r)
                 print(f"| {cell} | {T} | {r['steps']} | {r['mse']:.4f} | {100 * r['acc']:.1f}% | "
                       f"{r['seconds']:.0f} |", flush=True)
-                save("adding", {"batch": BATCH, "hidden": a.adding_hidden, "steps": a.adding_steps,
+                save(a.adding_file, {"batch": BATCH, "hidden": a.adding_hidden, "steps": a.adding_steps,
                                 "seconds": a.adding_seconds, "rows": rows})
 
 
@@ -506,9 +508,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--adding-cells", default="rnn,lstm,mingru,minlstm,transformer")
     p.add_argument("--adding-lengths", default="50,200,1000")
     p.add_argument("--adding-steps", type=int, default=400)
-    p.add_argument("--adding-seconds", type=float, default=30.0, help="training seconds per run (equal wall time)")
+    p.add_argument("--adding-seconds", type=float, default=30.0,
+                   help="training seconds per run (equal wall time); 0: equal steps only")
     p.add_argument("--adding-cap", type=float, default=240.0, help="equal steps: stop a run after this many seconds")
     p.add_argument("--adding-hidden", type=int, default=64)
+    p.add_argument("--adding-file", default="adding", help="the JSON's name (a longer run beside the main table)")
     p.add_argument("--adding-lr", type=float, default=5e-3, help="Adam lr (vanishing.py's)")
     p.add_argument("--cell-lr", default="", help="per-cell lr, e.g. mingru=1e-2,minlstm=1e-2")
     p.add_argument("--contexts", default="100,1000,3000,10000")
