@@ -92,7 +92,7 @@ def test_defaults_are_the_dataclass_defaults_and_meanings_come_from_the_source()
     assert "rnnkit config classify --set model.kind=transformer" in text
     comments = field_comments(TrainConfig)
     assert comments["max_steps"] == "stop after this many optimizer steps"
-    assert "epochs" not in comments  # no comment in the source: only its type is printed
+    assert comments["epochs"].startswith("none: 10 epochs, or more when")  # a block comment spanning lines
 
 
 @pytest.mark.parametrize("recipe", recipe_names())
@@ -108,7 +108,7 @@ def test_a_run_directory_prints_its_effective_config(tmp_path):
     dump_config(cfg, tmp_path / "config.toml")
     text = describe_source(tmp_path)
     assert "effective config of the run" in text
-    assert "epochs = 7  # int; default 10" in text
+    assert "epochs = 7  # int or none; default none" in text
     assert 'text_column = "review"  # str; default "text"' in text
     assert 'path = "train.csv"' in text
     assert to_dict(load_run_config(_loads_back(text))) == to_dict(cfg)
