@@ -37,6 +37,7 @@ from torch.nn import functional as F
 from rnnkit.data import LMBatches, SequenceDataset, Vocab
 from rnnkit.data._files import read_text
 from rnnkit.data.sources import bundled_tinyshakespeare
+from rnnkit.data.bpe import MARK, BPETokenizer
 from rnnkit.data.tokenize import WordTokenizer
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models import LanguageModel, LanguageModelConfig, TransformerLanguageModel, TransformerLanguageModelConfig
@@ -59,6 +60,8 @@ class LMData(DataSection):
     dataset: Optional[Literal["tinyshakespeare"]] = "tinyshakespeare"  # read when path is not given
     # tokens: "char" or "word"
     level: Literal["char", "word"] = "char"
+    tokenizer: Literal["level", "bpe"] = "level"  # level: data.level; bpe: subwords learnt on the training text
+    bpe_vocab_size: int = 2000  # with tokenizer="bpe": subwords (learnt on the training split)
     # lowercase the corpus before tokenizing
     lower: bool = False
     min_freq: int = 1  # word level
@@ -72,6 +75,10 @@ class LMData(DataSection):
         self.require_positive("seq_len", "min_freq")
         if self.eval_context < 0:
             raise ConfigError(f"data.eval_context must be >= 0; got {self.eval_context}")
+        if self.tokenizer not in ("level", "bpe"):
+            raise ConfigError(f"data.tokenizer must be 'level' or 'bpe'; got {self.tokenizer!r}")
+        if not isinstance(self.bpe_vocab_size, int) or self.bpe_vocab_size < 16:
+            raise ConfigError(f"data.bpe_vocab_size must be an integer >= 16; got {self.bpe_vocab_size!r}")
         if self.max_size is not None and self.max_size < 4:
             raise ConfigError(f"data.max_size must be >= 4 (the special tokens and one word) or none; "
                               f"got {self.max_size}")
@@ -112,15 +119,26 @@ class LMArtifacts(Artifacts):
     """The vocabulary fitted on the training text, and how text was turned into tokens."""
 
     vocab: Vocab
-    level: str
+    level: str  # "char", "word" or "bpe"
     lower: bool
+    bpe: Optional[BPETokenizer] = field(default=None, kw_only=True)  # level "bpe": saved as tokenizer.json
 
     def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "lower": self.lower, "vocab": self.vocab.to_dict()}
+        out = {"level": self.level, "lower": self.lower, "vocab": self.vocab.to_dict()}
+        return out if self.bpe is None else {**out, "tokenizer": self.bpe.to_dict()}
+
+    def files(self) -> dict[str, str]:
+        return {} if self.bpe is None else {self.bpe.file: self.bpe.to_json()}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], where: str) -> LMArtifacts:
-        return cls(*text_artifacts(raw, where))
+        if raw.get("level") != "bpe":
+            return cls(*text_artifacts(raw, where))
+        entry = raw.get("tokenizer")
+        if not isinstance(entry, dict):
+            raise CheckpointError(f"{where}: artifacts with level 'bpe' need a 'tokenizer' entry; got {str(entry)[:80]}")
+        bpe = BPETokenizer.load(Path(where).parent, entry)
+        return cls(*text_artifacts({**raw, "level": "word"}, where)[:1], "bpe", bpe.lower, bpe=bpe)
 
 
 def text_artifacts(raw: dict[str, Any], where: str) -> tuple[Vocab, str, bool]:
@@ -252,6 +270,11 @@ class LanguageModelTask(Task):
     # ------------------------------------------------------------- fitting and encoding
     def fit(self, train: Examples) -> LMArtifacts:
         d = self.config.data
+        if d.tokenizer == "bpe":
+            bpe = BPETokenizer.train(train.inputs, d.bpe_vocab_size, lower=d.lower)
+            counts = Counter(t for line in train.inputs for t in bpe(line))
+            vocab = Vocab.from_counts(counts, pad="<pad>", unk="<unk>", bos=None, eos="<eos>")
+            return LMArtifacts(vocab, "bpe", d.lower, bpe=bpe)
         if d.level == "char":
             counts = Counter("".join(train.inputs).lower() if d.lower else "".join(train.inputs))
             ranked = Counter({c: counts[c] for c in sorted(counts, key=lambda c: (-counts[c], ord(c)))})
@@ -265,8 +288,9 @@ class LanguageModelTask(Task):
         return LMArtifacts(vocab, d.level, d.lower)
 
     @staticmethod
-    def _word_lines(lines: Any, lower: bool) -> Any:
-        tok = WordTokenizer(lower=lower, punctuation="split", strip_html=False)
+    def _word_lines(lines: Any, lower: bool, bpe: BPETokenizer | None = None) -> Any:
+        """Each line's tokens and ``<eos>`` (word level, or BPE subwords)."""
+        tok = bpe or WordTokenizer(lower=lower, punctuation="split", strip_html=False)
         return ([*tok(line), "<eos>"] for line in lines)
 
     def encode(self, examples: Examples) -> LMText:
@@ -275,7 +299,7 @@ class LanguageModelTask(Task):
         if a.level == "char":
             ids, sizes = self._char_ids("".join(lines), examples.where), [len(s) for s in lines]
         else:
-            per_line = [a.vocab.encode(t) for t in self._word_lines(examples.inputs, a.lower)]
+            per_line = [a.vocab.encode(t) for t in self._word_lines(examples.inputs, a.lower, a.bpe)]
             ids, sizes = np.concatenate(per_line).astype(np.int64), [len(t) for t in per_line]
         return LMText(ids, np.cumsum(np.asarray(sizes, dtype=np.int64)))
 
@@ -352,15 +376,15 @@ class LanguageModelTask(Task):
             tokens = list(text)
         else:  # words, and <eos> at each line break, as the training text was encoded
             lines = text.split("\n")
-            tok = WordTokenizer(lower=a.lower, punctuation="split", strip_html=False)
+            tok = a.bpe or WordTokenizer(lower=a.lower, punctuation="split", strip_html=False)
             tokens = [t for i, line in enumerate(lines)
                       for t in [*tok(line), *(["<eos>"] if i < len(lines) - 1 else [])]]
         if not tokens:
             raise DataError("--prime must contain at least one token")
         return torch.as_tensor(a.vocab.encode(tokens), dtype=torch.long)
 
-    def decode(self, ids: Any) -> str:
-        writer = TextWriter(self.artifacts.vocab, self.artifacts.level)
+    def decode(self, ids: Any, line_start: bool = True) -> str:
+        writer = TextWriter(self.artifacts.vocab, self.artifacts.level, line_start)
         return "".join(writer(int(i)) for i in ids)
 
     def generate(self, model: LanguageModel, prime: str | None = None, length: int | None = None,
@@ -371,8 +395,10 @@ class LanguageModelTask(Task):
         g = self.config.generate
         prime = g.prime if prime is None else prime
         ids = self.encode_prompt(prime).to(next(model.parameters()).device)
-        head = prime + ("" if self.artifacts.level == "char" or prime.endswith("\n") else " ")
-        writer = TextWriter(self.artifacts.vocab, self.artifacts.level)
+        head = prime + ("" if self.artifacts.level in ("char", "bpe") or prime.endswith("\n") else " ")
+        # BPE: the first subword's word mark is the space after the prime, unless a line starts there
+        start = self.artifacts.level != "bpe" or not prime or prime.endswith("\n")
+        writer = TextWriter(self.artifacts.vocab, self.artifacts.level, start)
         if on_text is not None:
             on_text(head)
         new = model.generate(ids, g.length if length is None else length,
@@ -380,15 +406,15 @@ class LanguageModelTask(Task):
                              top_k=g.top_k if top_k is None else top_k, top_p=g.top_p if top_p is None else top_p,
                              seed=g.seed if seed is None else seed,
                              on_token=None if on_text is None else lambda tok: on_text(writer(int(tok[0]))))
-        return head + self.decode(new[0])
+        return head + self.decode(new[0], start)
 
 
 class TextWriter:
     """Token ids to text one at a time: characters as they are; words separated by spaces,
     ``<eos>`` as a line break (so ``"".join`` of the pieces is the decoded text)."""
 
-    def __init__(self, vocab: Vocab, level: str) -> None:
-        self.vocab, self.level, self.line_start = vocab, level, True
+    def __init__(self, vocab: Vocab, level: str, line_start: bool = True) -> None:
+        self.vocab, self.level, self.line_start = vocab, level, line_start
 
     def __call__(self, token_id: int) -> str:
         token = self.vocab.decode([token_id], skip_specials=False)[0]
@@ -399,6 +425,10 @@ class TextWriter:
             return "\n"
         if token_id == self.vocab.pad_id:
             return ""
+        if self.level == "bpe":  # subwords glued; a word's first one starts with "▁" (a space)
+            piece = token.replace(MARK, " ")
+            piece, self.line_start = (piece.lstrip(" ") if self.line_start else piece), False
+            return piece
         piece = token if self.line_start else " " + token
         self.line_start = False
         return piece
