@@ -17,7 +17,7 @@ the same test split:
 Real data come from ``/work/shared/datasets`` (``--datasets``; missing files skip their
 case with a reason); generated sets are made here from a fixed seed.
 
-    python benchmarks/defaults.py                 # the whole table (about 30 min, one thread)
+    python benchmarks/defaults.py                 # the whole table (at most about 30 min, one thread)
     python benchmarks/defaults.py --quick         # a few-minute subset
     python benchmarks/defaults.py --markdown out.md --only small-univariate tiny
 
@@ -460,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="a few-minute subset (smaller sets, shorter cap)")
     p.add_argument("--minutes", type=float, default=None,
-                   help="train.max_minutes of every case (default 3, --quick 0.5)")
+                   help="train.max_minutes of every case (default 2, --quick 0.5)")
     p.add_argument("--only", nargs="+", metavar="CASE", help=f"run only these cases: {', '.join(c.name for c in CASES)}")
     p.add_argument("--datasets", type=Path, default=DATASETS)
     p.add_argument("--markdown", type=Path, help="also write the table to this file")
@@ -483,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         if not sep:
             p.error(f"--set expects [TASK:]KEY=VALUE; got {item!r}")
         extra.setdefault(task or "*", {})[key] = value
-    opts = Options(a.quick, a.minutes if a.minutes is not None else (0.5 if a.quick else 3.0), a.datasets,
+    opts = Options(a.quick, a.minutes if a.minutes is not None else (0.5 if a.quick else 2.0), a.datasets,
                    extra=extra)
     root = Path(tempfile.mkdtemp(prefix="rnnkit-defaults-")) if a.keep is None else a.keep
     root.mkdir(parents=True, exist_ok=True)

@@ -116,10 +116,19 @@ class Recurrent(nn.Module):
 
     # ----------------------------------------------------------------- parameters
     def reset_parameters(self) -> None:
-        """U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias, as torch.nn does."""
+        """U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias, as torch.nn does; then, for LSTM,
+        the forget gate's bias 1 (its ``bias_ih`` part 1, its ``bias_hh`` part 0), so the cell
+        state is carried from the first step (on a 20-series set the untuned classifier went
+        from 0.67 to 0.82 test accuracy; benchmarks/defaults.py). Parity tests copy the weights."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
+        if self.cell == "lstm" and self.bias:
+            H = self.hidden_size
+            with torch.no_grad():
+                for name in self._flat_weight_names:
+                    if name.startswith("bias_"):  # gate order i, f, g, o
+                        getattr(self, name)[H:2 * H] = 1.0 if name.startswith("bias_ih") else 0.0
 
     def flat_weights(self) -> list[Tensor]:
         """Parameters in the order the fused kernels expect: per layer, per direction, w_ih, w_hh, b_ih, b_hh."""
