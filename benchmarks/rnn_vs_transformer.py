@@ -452,17 +452,23 @@ def record(a: argparse.Namespace) -> None:
             rows.append({"metric": "minGRU training throughput / fused LSTM's, T=1024 (target >= 5)",
                          "value": round(m1024[0]["x_lstm"], 2), "split": "speed"})
             met = m1024[0]["x_lstm"] >= 5
-    if (s := load("adding")) is not None:
-        notes.append("**Adding problem** (batch 128, hidden 64, Adam, clip 1.0; the mean predictor scores MSE 0.167; "
-                     "solved = MSE < 0.01):\n\n| budget | cell | T | steps | test MSE | accuracy | training s |\n"
-                     "|---|---|---:|---:|---:|---:|---:|\n" + "\n".join(
-                         f"| equal {r['mode']} | {r['cell']} | {r['T']} | {r['steps']} | {r['mse']:.4f} | "
+    for name in ("adding", "adding-long"):
+        if (s := load(name)) is None:
+            continue
+        what = "Adding problem" if name == "adding" else "Adding problem, longer runs at the longest T"
+        notes.append(f"**{what}** (`{name}.json`; batch 128, hidden 64, Adam, clip 1.0; the mean predictor scores "
+                     "MSE 0.167; solved = MSE < 0.01; an equal-steps run stops early at its time cap):\n\n"
+                     "| budget | cell | lr | T | steps | test MSE | accuracy | training s |\n"
+                     "|---|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(
+                         f"| equal {r['mode']} | {r['cell']} | {r['lr']:g} | {r['T']} | {r['steps']} | {r['mse']:.4f} | "
                          f"{100 * r['acc']:.1f}% | {r['seconds']:.0f} |" for r in s["rows"]))
-        plots.append("../benchmarks/results/rnn_vs_transformer/adding.png")
+        if name == "adding":
+            plots.append("../benchmarks/results/rnn_vs_transformer/adding.png")
+        top = max(x["T"] for x in s["rows"])
         for r in s["rows"]:
-            if r["T"] == max(x["T"] for x in s["rows"]) and r["mode"] == "steps":
-                rows.append({"metric": f"{r['cell']} T={r['T']} MSE ({r['steps']} steps)", "value": round(r["mse"], 4),
-                             "split": "adding"})
+            if r["T"] == top and r["mode"] == "steps":
+                rows.append({"metric": f"{r['cell']} T={r['T']} MSE ({r['steps']} steps, lr {r['lr']:g})",
+                             "value": round(r["mse"], 4), "split": "adding"})
     if (s := load("streaming")) is not None:
         notes.append("**Streaming: one more token after N tokens of context** (batch 1):\n\n| model | N | ms per token | "
                      "state MiB |\n|---|---:|---:|---:|\n" + "\n".join(
