@@ -12,6 +12,15 @@ NAME = "fra-eng"
 UNK_SAMPLE = 1000
 
 
+def unk_rate_of(task, model, pairs) -> tuple[float, int]:
+    """``<unk>`` per predicted word over the first UNK_SAMPLE of ``pairs`` (decoded as predict does)."""
+    from rnnkit.tasks.pipeline import predict_examples
+
+    rows = predict_examples(task, model, pairs.take(range(min(UNK_SAMPLE, len(pairs.inputs)))))
+    words = [w for r in rows for w in r["prediction"].split()]
+    return sum(w.count("<unk>") for w in words) / max(len(words), 1), len(rows)
+
+
 def run(out_dir: Path, datasets: Path) -> dict:
     from rnnkit.tasks.pipeline import predict_examples
     from rnnkit.tasks.runner import with_settings
@@ -34,9 +43,7 @@ def run(out_dir: Path, datasets: Path) -> dict:
         plots.append(f"{out_dir.name}/{name}")
     plots.append(_recipes.curves(res, out_dir, ("loss", "bleu"), "fra-eng: seq2seq + attention"))
     # <unk> in the outputs: over the first UNK_SAMPLE test pairs, decoded as predict does (the configured beam)
-    unk_rows = predict_examples(task, model, pairs.take(range(min(UNK_SAMPLE, len(pairs.inputs)))))
-    words = [w for r in unk_rows for w in r["prediction"].split()]
-    unk_rate = sum(w.count("<unk>") for w in words) / max(len(words), 1)
+    unk_rate, n_unk_rows = unk_rate_of(task, model, pairs)
     vocabulary = (f"BPE subwords ({cfg.data.bpe_vocab_size} per side; outputs scored as words, punctuation split off)"
                   if cfg.data.tokenizer == "bpe" else "Word level, punctuation split off")
     samples = "\n".join(f"EN   {pairs.inputs[i]}\nREF  {pairs.targets[i]}\nOUT  {r['prediction']}\n"
@@ -47,7 +54,7 @@ def run(out_dir: Path, datasets: Path) -> dict:
         rows=[{"metric": "BLEU", "value": 100 * test["bleu"], "split": "test"},
               {"metric": "token accuracy (teacher forced)", "value": test["accuracy"], "split": "test"},
               {"metric": "BLEU", "value": 100 * res.val_metrics["bleu"], "split": "val"},
-              {"metric": f"<unk> per predicted word (first {len(unk_rows)} pairs)", "value": unk_rate, "split": "test"}],
+              {"metric": f"<unk> per predicted word (first {n_unk_rows} pairs)", "value": unk_rate, "split": "test"}],
         command=_recipes.command(NAME), wall_time_s=res.wall_time_s, met=True, plots=plots, samples=samples,
         notes=(f"{vocabulary}, lowercased; model: input_feeding={str(cfg.model.input_feeding).lower()}, "
                f"softmax={cfg.model.softmax!r}. The held-out split is a seeded (split_seed=0) random 5% "
@@ -55,3 +62,15 @@ def run(out_dir: Path, datasets: Path) -> dict:
                "with another French translation, as in any random split of this file. BLEU: corpus BLEU-4 of the "
                f"beam-{cfg.decode.beam_size} decodes of every test (and validation) pair against its one reference "
                f"(x100); {res.fit.epochs_completed} epochs ({res.fit.stop_reason})."))
+
+
+if __name__ == "__main__":  # PYTHONPATH=benchmarks python benchmarks/experiments/fra_eng.py RUN_DIR: its <unk> rate
+    import sys
+
+    from rnnkit.tasks import pipeline
+    from rnnkit.tasks.runner import load_run
+
+    task, model = load_run(sys.argv[1])
+    test = pipeline.read_split_only(task, "test")  # the run's own seeded held-out test pairs
+    rate, n = unk_rate_of(task, model, test)
+    print(f"{sys.argv[1]}: <unk> per predicted word over the first {n} test pairs: {rate:.4f}")
