@@ -16,7 +16,8 @@ draws the PNGs there from those files):
    time per run: final test MSE (predicting the mean scores 0.167), accuracy (|error| < 0.04).
 3. ``streaming`` — the cost of one more token after a context of N = 100 … 10,000 tokens: an
    LSTM language model carries a fixed-size state, a transformer language model of about the
-   same parameter count attends to a key/value cache of all N tokens (ms per token, state MiB).
+   same parameter count attends to a key/value cache of all N tokens (ms per token — the thread's
+   CPU time with one thread, as in ``scaling`` — and the state carried, MiB).
 4. ``datasets`` — shakespeare-char (lm) and imdb (classify) with the recipe's LSTM and a
    transformer of about the same parameter count, each trained for the same wall time
    (``--minutes``, one thread); skipped with a printed reason when the data is absent.
@@ -307,11 +308,11 @@ def streaming(a: argparse.Namespace) -> None:
                 logits, state = model(ids)
                 tok = logits[:, -1].argmax(-1)
                 model.stream(tok, state)  # warm-up
-                t0 = time.perf_counter()
+                t0 = clock()
                 for _ in range(a.new_tokens):
                     out, state = model.stream(tok, state)
                     tok = out.argmax(-1)
-                ms = 1000 * (time.perf_counter() - t0) / a.new_tokens
+                ms = 1000 * (clock() - t0) / a.new_tokens
             tensors = [state] if isinstance(state, torch.Tensor) else list(_flat(state))
             mib = sum(t.numel() * t.element_size() for t in tensors) / 2**20
             rows.append(dict(model=name, context=N, ms_per_token=ms, state_mib=mib, params=params(model)))
