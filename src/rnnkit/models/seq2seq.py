@@ -81,7 +81,9 @@ class Seq2SeqConfig(ModelConfig):
     attention: Literal["none", "dot", "general", "additive"] = "general"
     # hidden size of additive attention (none: hidden_size)
     attention_size: int | None = None
-    input_feeding: bool = True  # feed the previous attentional vector to the decoder (the slow per-step path)
+    # feed the previous attentional vector to the decoder: the per-step path (off: the parallel one, which
+    # reached val BLEU 15.5 vs 6.6 in the same 25 minutes on fra-eng, with the adaptive softmax)
+    input_feeding: bool = False
     teacher_forcing_ratio: float = 1.0
     # dropout probability on embeddings, between layers and before the output layer
     dropout: float = 0.0
