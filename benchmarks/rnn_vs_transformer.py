@@ -434,9 +434,11 @@ def record(a: argparse.Namespace) -> None:
         return json.loads(p.read_text()) if p.exists() else None
 
     notes, rows, plots, met = [], [], [], None
-    notes.append("Timings: one torch thread on a 2-core machine shared with several other jobs at the time, so "
-                 "absolute times carry their load (the same run on a quiet machine is faster); ratios measured "
-                 "in the same process, interleaved, are the fairer figure. Commands: `python "
+    notes.append("Timings: one torch thread on a 2-core machine shared with several other jobs at the time. Step "
+                 "and per-token times are the thread's CPU time (best of 5 / mean of 50), so the others' load does "
+                 "not inflate them (beyond sharing caches); the wall-clock budgets (the adding problem's time cap "
+                 "and equal-wall runs, the datasets' minutes) did suffer from it: fewer steps fit than on a quiet "
+                 "machine. Commands: `python "
                  "benchmarks/rnn_vs_transformer.py scaling --peak`, `... adding`, `... streaming`, "
                  "`... datasets`, then `... plot record`.")
     if (s := load("scaling")) is not None:
