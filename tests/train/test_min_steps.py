@@ -61,3 +61,7 @@ def test_finished_reason_counts_min_steps():
     assert finished_reason(Cfg, LoopState(epoch=50, global_step=100)) == "completed"
     Cfg.train = TrainConfig(epochs=10)
     assert finished_reason(Cfg, LoopState(epoch=10, global_step=20)) == "completed"
+    early = {"EarlyStop": {"best": 1.0, "best_epoch": 0, "bad_epochs": 5}}
+    Cfg.train = TrainConfig(min_steps=100, early_stopping_patience=2)
+    assert finished_reason(Cfg, LoopState(epoch=6, global_step=60, callbacks=early)) is None  # waits for min_steps
+    assert finished_reason(Cfg, LoopState(epoch=6, global_step=100, callbacks=early)) == "early_stopping"

@@ -207,7 +207,7 @@ def finished_reason(cfg: Any, loop: LoopState) -> StopReason | None:
             tracker.load_state_dict(early)
         except (KeyError, TypeError, ValueError):
             return None
-        if tracker.should_stop:
+        if tracker.should_stop and (not t.waits_min_steps or loop.global_step >= t.min_steps):
             return "early_stopping"
     return None
 
