@@ -38,6 +38,7 @@ import numpy as np
 from rnnkit.data._files import PathLike, read_text
 from rnnkit.data.sources.column_names import ID_NAMES, TIME_NAMES, listed, matching
 from rnnkit.data.sources.missing import fill_gaps, parse_cell
+from rnnkit.data.sources.table_rows import table_rows
 from rnnkit.errors import DataError
 
 __all__ = ["LongSeries", "read_long_csv", "find_column", "ID_NAMES", "TIME_NAMES"]
@@ -149,18 +150,8 @@ def read_long_csv(
     ipos, tpos = header.index(idc), (header.index(tc) if tc is not None else None)
 
     rows: dict[str, list[tuple[int, list[str]]]] = {}  # id -> (line, row) in file order
-    start = 2
-    try:
-        for row in reader:
-            if not row:
-                start = reader.line_num + 1
-                continue
-            if len(row) != len(header):
-                raise DataError(f"{p}: line {start}: expected {len(header)} fields like the header; got {len(row)}")
-            rows.setdefault(row[ipos].strip(), []).append((start, row))
-            start = reader.line_num + 1
-    except csv.Error as e:
-        raise DataError(f"{p}: line {reader.line_num}: malformed CSV ({e})") from None
+    for line, row in table_rows(reader, len(header), p):
+        rows.setdefault(row[ipos].strip(), []).append((line, row))
     if not rows:
         raise DataError(f"{p}: has a header but no data rows")
 

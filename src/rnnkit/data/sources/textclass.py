@@ -18,6 +18,7 @@ import numpy as np
 
 from rnnkit.data._files import PathLike, read_text
 from rnnkit.data.sources.containers import TextClassData, TextExamples, encode_labels, label_names
+from rnnkit.data.sources.table_rows import table_rows
 from rnnkit.errors import ConfigError, DataError
 
 __all__ = ["TableRows", "read_table", "detect_format", "load_text_classification"]
@@ -56,30 +57,23 @@ def read_table(path: PathLike, columns: list[str], *, format: str | None = None)
 
 def _read_csv(p: Path, text: str, columns: list[str], delimiter: str) -> TableRows:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    kind = "CSV" if delimiter == "," else "TSV"
     try:
         header = next(reader)
-        missing = [c for c in columns if c not in header]
-        if missing:
-            raise DataError(f"{p}: line 1: unknown column {missing[0]!r}; the header has {header}")
-        pos = [header.index(c) for c in columns]
-        out: list[list[str]] = [[] for _ in columns]
-        lines: list[int] = []
-        width = len(header)
-        start = 2
-        for row in reader:
-            if not row:  # blank line
-                start = reader.line_num + 1
-                continue
-            if len(row) != width:
-                raise DataError(f"{p}: line {start}: expected {width} fields like the header; got {len(row)}")
-            for o, i in zip(out, pos):
-                o.append(row[i])
-            lines.append(start)
-            start = reader.line_num + 1
     except csv.Error as e:
-        raise DataError(f"{p}: line {reader.line_num}: malformed {'CSV' if delimiter == ',' else 'TSV'} ({e})") from None
+        raise DataError(f"{p}: line {reader.line_num}: malformed {kind} ({e})") from None
     except StopIteration:
         raise DataError(f"{p}: no header row") from None
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise DataError(f"{p}: line 1: unknown column {missing[0]!r}; the header has {header}")
+    pos = [header.index(c) for c in columns]
+    out: list[list[str]] = [[] for _ in columns]
+    lines: list[int] = []
+    for line, row in table_rows(reader, len(header), p, kind):
+        for o, i in zip(out, pos):
+            o.append(row[i])
+        lines.append(line)
     if not lines:
         raise DataError(f"{p}: has a header but no data rows")
     return TableRows(p, dict(zip(columns, out)), lines)

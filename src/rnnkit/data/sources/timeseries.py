@@ -33,6 +33,7 @@ from rnnkit.data._files import PathLike, find_in_folder, read_text
 from rnnkit.data.scalers import MinMaxScaler, StandardScaler
 from rnnkit.data.sources.column_names import TIME_NAMES, matching
 from rnnkit.data.sources.resolve import resolve
+from rnnkit.data.sources.table_rows import table_rows
 from rnnkit.data.windows import make_windows, split_sizes
 from rnnkit.data.numbers import parse_numbers
 from rnnkit.errors import ConfigError, DataError
@@ -164,21 +165,11 @@ def read_csv_series(
     cells: list[list[str]] = []
     times: list[str] = []
     lines: list[int] = []
-    start = 2
-    try:
-        for row in reader:
-            if not row:
-                start = reader.line_num + 1
-                continue
-            if len(row) != len(header):
-                raise DataError(f"{p}: line {start}: expected {len(header)} fields like the header; got {len(row)}")
-            cells.append([row[i] for i in pos])
-            if tpos is not None:
-                times.append(row[tpos])
-            lines.append(start)
-            start = reader.line_num + 1
-    except csv.Error as e:
-        raise DataError(f"{p}: line {reader.line_num}: malformed CSV ({e})") from None
+    for line, row in table_rows(reader, len(header), p):
+        cells.append([row[i] for i in pos])
+        if tpos is not None:
+            times.append(row[tpos])
+        lines.append(line)
     if not cells:
         raise DataError(f"{p}: has a header but no data rows")
     values = parse_numbers(cells, lines, use, p)
