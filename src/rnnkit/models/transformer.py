@@ -264,11 +264,7 @@ class TransformerPooledModel(Model):
                           "(it is re-encoded, not continued); call it on the whole prefix instead")
 
     def example_inputs(self, batch_size: int = 2, steps: int = 6) -> tuple[tuple, dict]:
-        cfg = self._config
-        steps = min(steps, cfg.max_positions)
-        if cfg.vocab_size is not None:
-            return (torch.randint(0, cfg.vocab_size, (batch_size, steps)),), {}
-        return (torch.randn(batch_size, steps, cfg.input_size),), {}
+        return _example_inputs(self._config, batch_size, steps)
 
 
 class TransformerClassifier(TransformerPooledModel):
@@ -338,12 +334,16 @@ class TransformerTagger(Model):
                           "call it on the whole sentence instead")
 
     def example_inputs(self, batch_size: int = 2, steps: int = 6) -> tuple[tuple, dict]:
-        cfg = self._config
-        steps = min(steps, cfg.max_positions)
-        if cfg.vocab_size is not None:
-            return (torch.randint(0, cfg.vocab_size, (batch_size, steps)),), {}
-        return (torch.randn(batch_size, steps, cfg.input_size),), {}
+        return _example_inputs(self._config, batch_size, steps)
 
+
+
+def _example_inputs(cfg: Any, batch_size: int, steps: int) -> tuple[tuple, dict]:
+    """Token ids (B, T) or features (B, T, D) for an encoder config, at most ``max_positions`` long."""
+    steps = min(steps, cfg.max_positions)
+    if cfg.vocab_size is not None:
+        return (torch.randint(0, cfg.vocab_size, (batch_size, steps)),), {}
+    return (torch.randn(batch_size, steps, cfg.input_size),), {}
 
 # ---------------------------------------------------------------------- causal language model
 @dataclasses.dataclass
