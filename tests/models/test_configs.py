@@ -42,7 +42,7 @@ from rnnkit.models.pooling import make_pooling
          r"SequenceTaggerConfig.char_kernel_size must be odd"),
         (lambda: Seq2Seq(src_vocab_size=5, tgt_vocab_size=6, attention="dot", bidirectional_encoder=True),
          r"Seq2SeqConfig.attention='dot' needs the encoder output size \(128 with bidirectional_encoder=True\)"),
-        (lambda: Seq2Seq(src_vocab_size=5, tgt_vocab_size=6, attention="none"),
+        (lambda: Seq2Seq(src_vocab_size=5, tgt_vocab_size=6, attention="none", input_feeding=True),
          r"Seq2SeqConfig.input_feeding=True feeds the attentional vector and needs attention; got attention='none'"),
         (lambda: Seq2Seq(src_vocab_size=5, tgt_vocab_size=6, attention="luong"),
          r"Seq2SeqConfig.attention must be one of 'none', 'dot', 'general', 'additive'; got 'luong'"),
