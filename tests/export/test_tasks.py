@@ -339,3 +339,94 @@ def test_generate_condition_and_step_graphs(tmp_path, mode, cell):
         assert model.generate(condition, length=12, temperature=0, guidance=guidance) == want
     assert model.generate("pos", prime="a", length=5, temperature=0) == \
         run.generate(condition="pos", prime="a", length=5, temperature=0)
+
+
+# ----------------------------------------------------------------------------- model.kind = "transformer"
+# classify (token ids, numeric features), regress, forecast, tag (CRF): the graphs take the
+# recurrent models' inputs (inputs, lengths) and give their outputs; the transformer lm is refused.
+TRANSFORMER = {"train.max_steps": 2, "train.device": "cpu", "model.kind": "transformer", "model.d_model": 8,
+        "model.num_heads": 2, "model.num_layers": 2, "model.ff_size": 16}
+
+
+@pytest.mark.parametrize("pooling,positions", [("mean", "sinusoidal"), ("last", "learned"), ("attention", "sinusoidal")])
+def test_transformer_classify_text(tmp_path, pooling, positions):
+    rows = sentiment_rows(60, 0)
+    run = rnnkit.fit("classify", [t for t, _ in rows], [y for _, y in rows], out=tmp_path / "run",
+                     settings={**TRANSFORMER, "model.pooling": pooling, "model.positions": positions})
+    onnx_dir, ts_dir = _both(run, tmp_path, "cls")
+    manifest = json.loads((onnx_dir / "manifest.json").read_text())
+    assert manifest["model"]["class"] == "TransformerClassifier"
+    assert [i["name"] for i in manifest["graphs"]["model"]["inputs"]] == ["inputs", "lengths"]
+    V = len(run.task.artifacts.vocab)
+    ids = torch.randint(0, V, (6, 13))
+    for lengths in (torch.tensor([13, 1, 5, 13, 2, 9]), torch.full((6,), 13)):
+        with torch.no_grad():
+            expected = run.model(ids, lengths)
+        _check_graph(onnx_dir, ts_dir, "model", {"inputs": ids, "lengths": lengths}, [expected])
+    texts = ["a great film", "it was awful and the plot", "zzz unknown words", "great great great great great"]
+    _same_rows(rt.load(onnx_dir).predict(texts), run.predict(texts))
+
+
+def test_transformer_classify_numbers(tmp_path):
+    x, y = numeric_classes(60, 10, 3, seed=1)
+    rng = np.random.default_rng(0)
+    seqs = [s[: rng.integers(3, 11)] for s in x]
+    run = rnnkit.fit("classify", seqs, y, out=tmp_path / "run", settings={**TRANSFORMER, "model.pooling": "max"})
+    onnx_dir, ts_dir = _both(run, tmp_path, "num")
+    feats = torch.randn(7, 12, 3)
+    lengths = torch.tensor([12, 4, 1, 7, 12, 3, 9])
+    with torch.no_grad():
+        expected = run.model(feats, lengths)
+    _check_graph(onnx_dir, ts_dir, "model", {"inputs": feats, "lengths": lengths}, [expected])
+    _same_rows(rt.load(onnx_dir).predict(seqs[:9]), run.predict(seqs[:9]))
+
+
+def test_transformer_regress_and_forecast(tmp_path):
+    from rnnkit.tasks import runner
+
+    x, _ = numeric_classes(60, 6, 3, seed=0)
+    target = np.stack([x[:, :, 0].sum(1), x[:, -1, 1]], 1)
+    run = rnnkit.fit("regress", x, target, out=tmp_path / "reg", settings=TRANSFORMER)
+    onnx_dir, ts_dir = _both(run, tmp_path, "reg")
+    feats = torch.randn(5, 8, 3)
+    lengths = torch.tensor([8, 6, 2, 8, 5])
+    with torch.no_grad():
+        expected = run.model(feats, lengths)
+    _check_graph(onnx_dir, ts_dir, "model", {"inputs": feats, "lengths": lengths}, [expected])
+    _same_rows(rt.load(onnx_dir).predict(x[:8]), run.predict(x[:8]), tol=1e-4)
+
+    t = np.arange(200)
+    temp = 200 + 30 * np.sin(2 * np.pi * t / 8) + np.random.default_rng(0).normal(0, 1, 200)
+    hum = 0.5 + 0.1 * np.cos(2 * np.pi * t / 8)
+    lines = ["time,hum,temp"] + [f"t{i},{h:.5f},{v:.5f}" for i, h, v in zip(t, hum, temp)]
+    (tmp_path / "series.csv").write_text("\n".join(lines) + "\n")
+    run = rnnkit.fit("forecast", tmp_path / "series.csv", out=tmp_path / "fc",
+                     settings={**TRANSFORMER, "data.target_columns": ["temp"], "data.time_column": "time",
+                               "data.input_len": 12, "data.horizon": 3})
+    onnx_dir, ts_dir = _both(run, tmp_path, "fc")
+    feats = torch.randn(4, 12, 2)
+    with torch.no_grad():
+        expected = run.model(feats, torch.full((4,), 12))
+    _check_graph(onnx_dir, ts_dir, "model", {"inputs": feats, "lengths": torch.full((4,), 12)}, [expected])
+    window = np.stack([hum, temp], 1)[-12:]
+    _same_rows(rt.load(onnx_dir).predict(window[None]), runner.predict(run.path, tmp_path / "series.csv"),
+               tol=1e-3)
+
+
+def test_transformer_tag_emissions_and_viterbi(tmp_path):
+    rng = np.random.default_rng(0)
+    words = ["Paris", "London", "is", "big", "John", "runs", "in", "the", "park", "Mary"]
+    kind = {"Paris": "LOC", "London": "LOC", "John": "PER", "Mary": "PER"}
+    sents = [[words[i] for i in rng.integers(0, len(words), rng.integers(2, 8))] for _ in range(60)]
+    tags = [[kind.get(w, "O") for w in s] for s in sents]
+    run = rnnkit.fit("tag", sents, tags, out=tmp_path / "run", settings={**TRANSFORMER, "model.crf": True})
+    onnx_dir, ts_dir = _both(run, tmp_path, "tag")
+    assert "crf" in json.loads((onnx_dir / "manifest.json").read_text())["extras"]
+    V = len(run.task.artifacts.words)
+    ids = torch.randint(1, V, (4, 9))
+    lengths = torch.tensor([9, 2, 5, 1])
+    with torch.no_grad():
+        expected = run.model(ids, lengths)
+    _check_graph(onnx_dir, ts_dir, "model", {"inputs": ids, "lengths": lengths}, [expected])
+    new = [["John", "is", "in", "Paris"], ["Mary", "runs"], ["the", "big", "park", "in", "London", "is", "big"]]
+    _same_rows(rt.load(onnx_dir).predict(new), run.predict(new))

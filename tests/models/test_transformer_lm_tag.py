@@ -89,7 +89,7 @@ def test_lm_task_trains_generates_and_refuses_export(tmp_path):
     text_out = run.generate(length=20, seed=0, on_text=pieces.append)
     assert text_out == "".join(pieces) and len(text_out) >= 20
     assert (tmp_path / "lm" / "model.safetensors").exists() and (tmp_path / "lm" / "metrics.csv").exists()
-    with pytest.raises(ConfigError, match="does not handle model.kind = 'transformer'"):
+    with pytest.raises(ConfigError, match="does not handle model.kind = 'transformer' for 'lm' runs"):
         run.export(tmp_path / "export")
 
 

@@ -15,7 +15,7 @@ from torch import nn
 from rnnkit.errors import ConfigError
 from rnnkit.export.graphs import (
     EmissionsGraph, FeedForwardGraph, GeneratorConditionGraph, GeneratorStepGraph, Graph, LMSequenceGraph, LMStepGraph, ManyToOneGraph, Seq2SeqDecoderStepGraph,
-    Seq2SeqEncoderGraph,
+    Seq2SeqEncoderGraph, TransformerEmissionsGraph, TransformerManyToOneGraph,
 )
 
 FORMATS = ("onnx", "torchscript")
@@ -82,9 +82,16 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
 
     name = task.name
     if type(model).__module__ == "rnnkit.models.transformer":
-        raise ConfigError(f"rnnkit export does not handle model.kind = 'transformer' ({type(model).__name__}) yet: "
-                          "its graphs (attention over a growing key/value cache) have no export path; export a "
-                          "kind = 'rnn' run, or serve this one from Python (rnnkit.load)")
+        from rnnkit.models.transformer import TransformerPooledModel, TransformerTagger
+
+        if name in ("classify", "regress", "forecast") and isinstance(model, TransformerPooledModel):
+            return {"model": TransformerManyToOneGraph(model)}
+        if name == "tag" and isinstance(model, TransformerTagger):
+            return {"model": TransformerEmissionsGraph(model)}
+        raise ConfigError(f"rnnkit export does not handle model.kind = 'transformer' for {name!r} runs "
+                          f"({type(model).__name__}) yet: its generation graph (attention over a growing "
+                          "key/value cache) has no export path; export a kind = 'rnn' run, or serve this one "
+                          "from Python (rnnkit.load). Transformer classify, regress, forecast and tag runs export")
     rnn = getattr(model, "rnn", None) or getattr(getattr(model, "encoder", None), "rnn", None) \
         or getattr(model, "decoder", None)
     if rnn is not None and not isinstance(rnn, Recurrent):
@@ -117,7 +124,8 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
     if name == "tag" and hasattr(model, "char_features"):
         return {"model": EmissionsGraph(model)}
     raise ConfigError(f"rnnkit export does not handle {name!r} runs with {type(model).__name__} yet "
-                      "(exportable: classify, regress, forecast (rnn and feedforward), lm, tag, seq2seq, generate; "
+                      "(exportable: classify, regress, forecast (rnn, feedforward and transformer), lm, tag (rnn and "
+                      "transformer), seq2seq, generate; "
                       "see docs/architecture.md)")
 
 

@@ -16,7 +16,8 @@ from rnnkit.models.feedforward import FeedForward
 from rnnkit.models.language_model import LanguageModel
 from rnnkit.models.sequence_classifier import PooledSequenceModel
 
-__all__ = ["Graph", "ManyToOneGraph", "FeedForwardGraph", "LMSequenceGraph", "LMStepGraph", "EmissionsGraph"]
+__all__ = ["Graph", "ManyToOneGraph", "FeedForwardGraph", "LMSequenceGraph", "LMStepGraph", "EmissionsGraph",
+           "TransformerManyToOneGraph", "TransformerEmissionsGraph"]
 
 
 class Graph(nn.Module):
@@ -378,3 +379,64 @@ class GeneratorStepGraph(_StateGraph):
 
     def dynamic(self):
         return {"ids": {0: "batch"}, "cond": {0: "batch"}, **self.dynamic_state()}
+
+
+# ----------------------------------------------------------------------------- transformer encoders
+def _transformer_encode(enc: nn.Module, inputs: Tensor, lengths: Tensor) -> Tensor:
+    """``TransformerEncoder.forward`` (non-causal) with the key-padding mask always in the graph
+    (all true for full rows, which attends as no mask) and without the eager checks: the
+    learned positions' ``max_positions`` check becomes the position table's own bound."""
+    from rnnkit.models.transformer import sinusoidal_positions
+
+    x = enc.embedding(inputs)
+    T = x.shape[1]
+    pos = torch.arange(T, device=x.device)
+    pe = enc.position_embedding(pos) if enc.position_embedding is not None else \
+        sinusoidal_positions(pos, enc.d_model, x.dtype)
+    x = x + pe
+    live = torch.arange(T, device=x.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+    x = x.masked_fill(~live.unsqueeze(-1), 0.0)
+    key_mask = live.unsqueeze(1).unsqueeze(1)  # (B, 1, 1, T)
+    for block in enc.blocks:
+        x, _ = block(x, key_mask, False)
+    return enc.norm(x)
+
+
+def _transformer_example(enc: nn.Module, batch: int, steps: int) -> tuple[Tensor, Tensor]:
+    steps = min(steps, enc.max_positions)
+    x = torch.randint(1, enc.vocab_size, (batch, steps)) if enc.vocab_size is not None else \
+        torch.randn(batch, steps, enc.input_size)
+    return x, torch.full((batch,), steps, dtype=torch.int64)
+
+
+class TransformerManyToOneGraph(ManyToOneGraph):
+    """:class:`ManyToOneGraph` (``(inputs, lengths) -> output``) for the transformer's
+    classifier / regressor (classify, regress, forecast)."""
+
+    def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        m = self.model
+        pooled, _ = m.pooling(_transformer_encode(m.encoder, inputs, lengths), lengths)
+        return m.head(pooled)
+
+    def example(self, batch: int, steps: int):
+        return _transformer_example(self.model.encoder, batch, steps)
+
+    def dynamic(self):
+        return {"inputs": {0: "batch", 1: "time"}, "lengths": {0: "batch"}}
+
+
+class TransformerEmissionsGraph(EmissionsGraph):
+    """:class:`EmissionsGraph` (``(inputs, lengths) -> emissions``) for the transformer tagger
+    (word ids only; CRF Viterbi in the runtime)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        Graph.__init__(self)
+        self.model, self.has_chars = model, False
+        self.inputs = ("inputs", "lengths")
+
+    def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        m = self.model
+        return m.head(_transformer_encode(m.encoder, inputs, lengths))
+
+    def example(self, batch: int, steps: int):
+        return _transformer_example(self.model.encoder, batch, steps)
