@@ -27,8 +27,8 @@ def test_seq2seq_run_has_attention_heatmaps(tmp_path):
     src = ["one two", "two three", "three four", "four five", "five one", "one three"] * 4
     tgt = [s.upper() for s in src]
     run = rnnkit.fit("seq2seq", src, tgt, out=tmp_path / "run",
-                     settings={"train.epochs": 1, "model.hidden_size": 8, "model.embedding_dim": 4,
-                               "data.val_fraction": 0.25})
+                     settings={"train.epochs": 150, "model.hidden_size": 8, "model.embedding_dim": 4,
+                               "data.val_fraction": 0.25, "train.optim.lr": 0.01})  # 150 steps: it decodes words
     _report_links(run, "curves.png", "attention_1.png", "attention_2.png")
 
 
