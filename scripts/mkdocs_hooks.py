@@ -7,7 +7,7 @@ Markers in a page are replaced at build time, so nothing generated is written by
 - ``<!-- rnnkit:data-formats TASK -->``: the task's section of docs/data-formats.md;
 - ``<!-- rnnkit:recipes -->``: the built-in recipes (``rnnkit recipes``);
 - ``<!-- rnnkit:include FILE -->``: a file of the repository (RESULTS.md), whose images
-  under results/ are added to the site; ``FILE#Heading``: that ``##`` section only.
+  under results/ and benchmarks/results/ are added to the site; ``FILE#Heading``: that ``##`` section only.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ _MARKER = re.compile(r"<!-- rnnkit:(config|data-formats|recipes|include)\s*([^>]
 
 
 def on_files(files, config):
-    """The images RESULTS.md shows (results/**.png), at the same relative paths in the site."""
-    for path in sorted((ROOT / "results").rglob("*.png")):
+    """The images RESULTS.md shows (results/**.png, benchmarks/results/**.png), at the same
+    relative paths in the site."""
+    for path in sorted(p for folder in ("results", "benchmarks/results") for p in (ROOT / folder).rglob("*.png")):
         uri = path.relative_to(ROOT).as_posix()
         if files.get_file_from_path(uri) is None:
             files.append(File.generated(config, uri, abs_src_path=str(path)))
