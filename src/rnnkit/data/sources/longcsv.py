@@ -38,7 +38,7 @@ import numpy as np
 from rnnkit.data._files import PathLike, read_text
 from rnnkit.data.sources.column_names import ID_NAMES, TIME_NAMES, listed, matching
 from rnnkit.data.sources.missing import fill_gaps, parse_cell
-from rnnkit.data.sources.table_rows import table_rows
+from rnnkit.data.sources.table_rows import table_header, table_rows
 from rnnkit.errors import DataError
 
 __all__ = ["LongSeries", "read_long_csv", "find_column", "ID_NAMES", "TIME_NAMES"]
@@ -122,12 +122,7 @@ def read_long_csv(
     """
     p = Path(path)
     reader = csv.reader(io.StringIO(read_text(p), newline=""), delimiter=delimiter)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise DataError(f"{p}: no header row") from None
-    except csv.Error as e:
-        raise DataError(f"{p}: line 1: malformed CSV ({e})") from None
+    header = table_header(reader, p)
     notes: list[str] = []
     idc = _choose(p, header, id_column, ID_NAMES, "data.id_column", required=True, notes=notes)
     assert idc is not None

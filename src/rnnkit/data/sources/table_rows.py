@@ -10,7 +10,18 @@ from pathlib import Path
 
 from rnnkit.errors import DataError
 
-__all__ = ["table_rows"]
+__all__ = ["table_header", "table_rows"]
+
+
+def table_header(reader, path: Path, kind: str = "CSV") -> list[str]:
+    """The first row of ``reader`` (a fresh :func:`csv.reader`), names stripped; an empty file
+    or malformed quoting refused with the file."""
+    try:
+        return [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise DataError(f"{path}: no header row") from None
+    except csv.Error as e:
+        raise DataError(f"{path}: line 1: malformed {kind} ({e})") from None
 
 
 def table_rows(reader, width: int, path: Path, kind: str = "CSV") -> Iterator[tuple[int, list[str]]]:

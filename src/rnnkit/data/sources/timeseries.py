@@ -33,7 +33,7 @@ from rnnkit.data._files import PathLike, find_in_folder, read_text
 from rnnkit.data.scalers import MinMaxScaler, StandardScaler
 from rnnkit.data.sources.column_names import TIME_NAMES, matching
 from rnnkit.data.sources.resolve import resolve
-from rnnkit.data.sources.table_rows import table_rows
+from rnnkit.data.sources.table_rows import table_header, table_rows
 from rnnkit.data.windows import make_windows, split_sizes
 from rnnkit.data.numbers import parse_numbers
 from rnnkit.errors import ConfigError, DataError
@@ -144,12 +144,7 @@ def read_csv_series(
     p = Path(path)
     text = read_text(p)
     reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise DataError(f"{p}: no header row") from None
-    except csv.Error as e:
-        raise DataError(f"{p}: line 1: malformed CSV ({e})") from None
+    header = table_header(reader, p)
     if time_column == "auto":
         time_column = auto_time_column(header, p)
     elif time_column is not None and time_column not in header:
