@@ -241,8 +241,9 @@ def test_tag_emissions_and_viterbi(tmp_path, char_encoder):
     sents = [[words[i] for i in rng.integers(0, len(words), rng.integers(2, 8))] for _ in range(60)]
     tags = [[kind.get(w, "O") for w in s] for s in sents]
     settings = {**FAST, "model.bidirectional": True, "model.crf": True}
+    settings["data.char_features"] = bool(char_encoder)  # none (the default) means on for the RNN tagger
     if char_encoder:
-        settings.update({"data.char_features": True, "model.char_encoder": char_encoder})
+        settings["model.char_encoder"] = char_encoder
     run = rnnkit.fit("tag", sents, tags, out=tmp_path / "run", settings=settings)
     onnx_dir, ts_dir = _both(run, tmp_path, "tag")
     V = len(run.task.artifacts.words)

@@ -65,9 +65,13 @@ class TagData(DataSection):
     tag_column: Union[int, str, None] = None  # None: -1 (CoNLL) / "upos" (CoNLL-U)
     lowercase: bool = False  # lowercase words for the word vocabulary (characters keep case)
     min_freq: int = 1  # rarer training words become unk
-    unk_dropout: float = 0.0  # training only: each word id becomes unk with this probability (see TagObjective)
+    # training only: each word id becomes unk with this probability (see TagObjective), so the
+    # model learns to tag words it has not seen from their context and characters
+    unk_dropout: float = 0.15
     max_vocab: Optional[int] = None  # largest word vocabulary, specials included
-    char_features: bool = False  # feed each word's characters (model.char_encoder, char_* sizes)
+    # feed each word's characters (model.char_encoder, char_* sizes); none: on for the RNN tagger,
+    # off for model.kind = "transformer" (it reads word ids only)
+    char_features: Optional[bool] = None
     max_word_len: int = 20  # characters per word seen by character features
 
     def __post_init__(self) -> None:
@@ -232,7 +236,7 @@ class TagTask(Task):
                             "a tagger needs at least two tags to learn (is the tag column missing?)")
         words = [[t.lower() for t in s] for s in train.inputs] if d.lowercase else train.inputs
         chars = (Vocab.build((list(t) for s in train.inputs for t in s), bos=None, eos=None)
-                 if d.char_features else None)
+                 if self.uses_chars() else None)
         vocab = Vocab.build(words, min_freq=d.min_freq, max_size=d.max_vocab, bos=None, eos=None)
         self._pretrained = _pretrained.read_for_vocab(self, vocab)  # model.pretrained_embeddings
         return TagArtifacts(vocab, chars, tags, d.lowercase, d.max_word_len)
@@ -275,6 +279,12 @@ class TagTask(Task):
         return {"words": len(a.words), "characters": len(a.chars) if a.chars is not None else "none",
                 "tags": len(a.tags), "entity F1": looks_like_chunks(a.tags),
                 **(self._pretrained.info() if self._pretrained is not None else {})}
+
+    def uses_chars(self) -> bool:
+        """``data.char_features``, its none resolved by the model kind (the RNN tagger reads characters)."""
+        d = self.config.data
+        return d.char_features if d.char_features is not None else not isinstance(self.config.model,
+                                                                                     TransformerTaggerConfig)
 
     # ------------------------------------------------------------- model
     def build_model(self) -> SequenceTagger | TransformerTagger:
