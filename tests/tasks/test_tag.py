@@ -278,3 +278,12 @@ def test_a_one_column_conll_file_is_refused_for_training_and_read_for_predict(tm
                                         r"column \(the last\); this file has 1 column"):
         read_conll(path)
     assert read_conll(path, token_column=0, tag_column=0).tokens == [["anna", "went"], ["bob"]]
+
+
+@pytest.mark.parametrize("kind, given, expected", [
+    ("rnn", None, True), ("transformer", None, False), ("rnn", False, False), ("rnn", True, True)])
+def test_char_features_default_follows_the_model_kind(kind, given, expected):
+    raw = {"task": "tag", "model": {"kind": kind}, "data": {} if given is None else {"char_features": given}}
+    task = TagTask(from_dict(TagConfig, raw))
+    assert task.uses_chars() is expected
+    assert task.config.data.unk_dropout == 0.15  # the default: unseen words are tagged from context
