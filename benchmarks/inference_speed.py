@@ -29,7 +29,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from rnnkit.export.exporter import _export_onnx, _export_torchscript

@@ -16,7 +16,7 @@ from typing import Any, Callable, Literal
 import torch
 from torch import Tensor, nn
 
-from rnnkit.errors import ConfigError, ShapeError
+from rnnkit.errors import ConfigError
 from rnnkit.models._checks import check_ids, full_lengths
 from rnnkit.models.base import Model
 from rnnkit.models.config import RECURRENT_CELLS, ModelConfig

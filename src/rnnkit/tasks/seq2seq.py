@@ -43,7 +43,6 @@ from typing import Any, Literal, Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from rnnkit.data import Batch, SequenceDataset, Vocab, get_tokenizer, tokenizer_from_dict

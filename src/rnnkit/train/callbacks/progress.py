@@ -106,7 +106,6 @@ class Progress(Callback):
         if not self.lines:
             return
         self._last = self.clock()
-        cfg = trainer.config
         shown = "  ".join(f"{k} {_num(v)}" for k, v in row.items() if k not in ("epoch", "step", "lr", "seconds"))
         self._print(f"epoch {epoch + 1}/{trainer.epochs} done at step {trainer.state.global_step}  {shown}  "
                     f"lr {row.get('lr', float('nan')):.2e}  ({format_duration(row.get('seconds', float('nan')))})")
