@@ -25,7 +25,9 @@ draws the PNGs there from those files):
     python benchmarks/rnn_vs_transformer.py scaling --peak            # about 10 min, one thread
     python benchmarks/rnn_vs_transformer.py adding                    # 400 steps (<= 240 s) and 30 s per run
     python benchmarks/rnn_vs_transformer.py adding --adding-file adding-long --adding-lengths 1000 \
-        --adding-cells rnn,mingru,minlstm --adding-steps 2000 --adding-cap 900 --adding-seconds 0 --cell-lr ...
+        --adding-cells rnn,lstm,lstm+chrono,mingru,mingru+chrono,minlstm,minlstm+chrono --adding-steps 1000 \
+        --adding-cap 1500 --adding-seconds 0 \
+        --cell-lr mingru=1e-2,mingru+chrono=1e-2,minlstm=1e-2,minlstm+chrono=1e-2   # about 30 min
     python benchmarks/rnn_vs_transformer.py streaming
     python benchmarks/rnn_vs_transformer.py datasets --minutes 3
     python benchmarks/rnn_vs_transformer.py plot
@@ -58,16 +60,12 @@ from rnnkit.nn import make_recurrent  # noqa: E402
 
 # ---------------------------------------------------------------------- models
 class RecurrentRegressor(nn.Module):
-    """make_recurrent(cell) (B, T, D) → last output → linear → (B,)."""
+    """make_recurrent(cell) (B, T, D) → last output → linear → (B,). rnnkit's LSTM starts with forget-gate
+    bias 1; ``chrono_init`` (a sequence length) draws the gate biases by chrono initialisation instead."""
 
-    def __init__(self, cell: str, d_in: int, hidden: int, layers: int = 1) -> None:
+    def __init__(self, cell: str, d_in: int, hidden: int, layers: int = 1, chrono_init: int | None = None) -> None:
         super().__init__()
-        self.rnn = make_recurrent(cell, d_in, hidden, num_layers=layers)
-        if cell == "lstm":  # forget-gate bias 1, as vanishing.py does
-            with torch.no_grad():
-                for k in range(layers):
-                    getattr(self.rnn, f"bias_ih_l{k}")[hidden:2 * hidden].fill_(1.0)
-                    getattr(self.rnn, f"bias_hh_l{k}")[hidden:2 * hidden].zero_()
+        self.rnn = make_recurrent(cell, d_in, hidden, num_layers=layers, chrono_init=chrono_init)
         self.head = nn.Linear(hidden, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -93,7 +91,11 @@ class TransformerRegressor(nn.Module):
         return self.head(self.norm(h).mean(1)).squeeze(-1)
 
 
-def build(name: str, d_in: int, hidden: int) -> nn.Module:
+def build(name: str, d_in: int, hidden: int, steps: int | None = None) -> nn.Module:
+    """``name``: a cell, ``cell-3L`` (three layers), ``cell+chrono`` (chrono initialisation for ``steps``) or
+    ``transformer``."""
+    if name.endswith("+chrono"):
+        return RecurrentRegressor(name[:-len("+chrono")], d_in, hidden, chrono_init=steps)
     if name == "transformer":  # ~ the LSTM's parameter count (see the printed counts)
         d = hidden // 2
         return TransformerRegressor(d_in, d, 4, 3 * d, 2)
@@ -244,7 +246,7 @@ def _train_adding(cell: str, T: int, hidden: int, lr: float, steps: int | None, 
                   test: tuple[torch.Tensor, torch.Tensor]) -> dict:
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
-    model = build(cell, 2, hidden)
+    model = build(cell, 2, hidden, steps=T)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     start, step = time.perf_counter(), 0
     mse, acc = _score(model, *test)
@@ -514,7 +516,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--row-budget", type=float, default=20.0, help="seconds per (model, T) timing row")
     p.add_argument("--peak", action="store_true", help="also measure each step's peak memory (fresh processes)")
-    p.add_argument("--adding-cells", default="rnn,lstm,mingru,minlstm,transformer")
+    p.add_argument("--adding-cells", default="rnn,lstm,mingru,minlstm,transformer",
+                   help="cells; 'cell+chrono' for chrono initialisation (chrono_init = T)")
     p.add_argument("--adding-lengths", default="50,200,1000")
     p.add_argument("--adding-steps", type=int, default=400)
     p.add_argument("--adding-seconds", type=float, default=30.0,

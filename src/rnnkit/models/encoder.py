@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from rnnkit.models._checks import check_features, check_ids, full_lengths
 from rnnkit.models.config import RECURRENT_CELLS, ModelConfig
+from rnnkit.nn.chrono import check_chrono
 from rnnkit.nn.factory import make_recurrent
 
 __all__ = ["EncoderFields", "SequenceEncoder", "as_chunk"]
@@ -60,6 +61,8 @@ class EncoderFields(ModelConfig):
     dropout: float = 0.0
     # recurrent kernels: "auto" (fused when it can), "fused" (torch's kernels) or "unrolled" (a step loop)
     backend: Literal["auto", "fused", "unrolled"] = "auto"
+    # the longest dependency expected, in steps: chrono initialisation of the gate biases (lstm, gru, mingru, minlstm)
+    chrono_init: int | None = None
     pretrained_embeddings: str | None = None  # word vectors file (GloVe/word2vec/fastText text, .gz too)
     freeze_embeddings: bool = False  # keep the pretrained vectors fixed while training (false: fine-tune them)
 
@@ -72,6 +75,7 @@ class EncoderFields(ModelConfig):
         self._choice("cell", RECURRENT_CELLS)
         self._choice("backend", BACKENDS)
         self._fraction("dropout")
+        check_chrono(self.chrono_init, self.cell, self._name("chrono_init"))
 
 
 def as_chunk(inputs: Tensor, token_ids: bool) -> tuple[Tensor, bool]:
@@ -101,6 +105,7 @@ class SequenceEncoder(nn.Module):
         backend: str = "auto",
         extra_input_size: int = 0,
         freeze_embeddings: bool = False,
+        chrono_init: int | None = None,
     ) -> None:
         super().__init__()
         self.vocab_size = vocab_size
@@ -119,6 +124,7 @@ class SequenceEncoder(nn.Module):
             bidirectional=bidirectional,
             dropout=dropout if num_layers > 1 else 0.0,
             backend=backend,
+            chrono_init=chrono_init,
         )
 
     @classmethod
@@ -135,6 +141,7 @@ class SequenceEncoder(nn.Module):
             backend=cfg.backend,
             extra_input_size=extra_input_size,
             freeze_embeddings=cfg.freeze_embeddings,
+            chrono_init=cfg.chrono_init,
         )
 
     @property

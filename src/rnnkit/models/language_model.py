@@ -21,6 +21,7 @@ from rnnkit.models._checks import check_ids, full_lengths
 from rnnkit.models.base import Model
 from rnnkit.models.config import RECURRENT_CELLS, ModelConfig
 from rnnkit.models.decoding import check_sampling, generate_tokens, make_generator
+from rnnkit.nn.chrono import check_chrono
 from rnnkit.nn.factory import make_recurrent
 from rnnkit.nn.recurrent import Recurrent
 
@@ -56,6 +57,8 @@ class LanguageModelConfig(ModelConfig):
     tie_weights: bool = False
     # recurrent kernels: "auto" (fused when it can), "fused" (torch's kernels) or "unrolled" (a step loop)
     backend: Literal["auto", "fused", "unrolled"] = "auto"
+    # the longest dependency expected, in steps: chrono initialisation of the gate biases (lstm, gru, mingru, minlstm)
+    chrono_init: int | None = None
 
     def validate(self) -> None:
         super().validate()
@@ -65,6 +68,7 @@ class LanguageModelConfig(ModelConfig):
         self._choice("backend", ("auto", "fused", "unrolled"))
         self._fraction("dropout")
         self._fraction("recurrent_dropout")
+        check_chrono(self.chrono_init, self.cell, self._name("chrono_init"))
         if self.backend == "fused" and self.recurrent_dropout > 0:
             raise ConfigError(f"{self._name('backend')}='fused' cannot run recurrent_dropout={self.recurrent_dropout} "
                               "(the cuDNN/oneDNN kernels have no mask on the recurrent state); use backend='auto'")
@@ -99,6 +103,7 @@ class TokenGenerator(Model):
             dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
             backend=cfg.backend,
             recurrent_dropout=cfg.recurrent_dropout,
+            chrono_init=cfg.chrono_init,
         )
         self.output = nn.Linear(cfg.hidden_size, cfg.vocab_size)
         if cfg.tie_weights:

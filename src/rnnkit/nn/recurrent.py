@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.errors import BackendError, ConfigError
+from rnnkit.nn.chrono import check_chrono, chrono_bias
 from rnnkit.nn.cpu_fused import run_cpu_fused
 from rnnkit.nn.fused import run_fused
 from rnnkit.nn.segments import export_mode, run_export_safe
@@ -50,6 +51,8 @@ class Recurrent(nn.Module):
             :meth:`auto_path`). :attr:`path` tells which runs.
         recurrent_dropout: variational dropout on the ``h`` that enters ``W_hh``, one
             mask per sequence (Gal & Ghahramani 2016); the fused kernels cannot do it.
+        chrono_init: None, or the longest dependency expected in steps: LSTM/GRU keep-gate
+            biases drawn by chrono initialisation (:mod:`rnnkit.nn.chrono`).
 
     Parameters are named and laid out exactly as in ``torch.nn.RNN/LSTM/GRU``
     (``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``, with
@@ -73,10 +76,14 @@ class Recurrent(nn.Module):
         batch_first: bool = True,
         backend: Backend = "auto",
         recurrent_dropout: float = 0.0,
+        chrono_init: int | None = None,
     ):
         super().__init__()
         if cell not in GATES:
             raise ConfigError(f"cell must be one of 'rnn', 'lstm', 'gru'; got {cell!r}")
+        check_chrono(chrono_init, cell)
+        if chrono_init is not None and not bias:
+            raise ConfigError(f"chrono_init={chrono_init} sets gate biases; the layer was built with bias=False")
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive int; got {value!r}")
@@ -97,6 +104,7 @@ class Recurrent(nn.Module):
         self.cell, self.input_size, self.hidden_size, self.num_layers = cell, input_size, hidden_size, num_layers
         self.bidirectional, self.dropout, self.nonlinearity, self.bias = bool(bidirectional), float(dropout), nonlinearity, bias
         self.batch_first, self.backend, self.recurrent_dropout = batch_first, backend, float(recurrent_dropout)
+        self.chrono_init = chrono_init
         self.num_directions = 2 if bidirectional else 1
         self.output_size = self.num_directions * hidden_size
 
@@ -119,16 +127,34 @@ class Recurrent(nn.Module):
         """U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias, as torch.nn does; then, for LSTM,
         the forget gate's bias 1 (its ``bias_ih`` part 1, its ``bias_hh`` part 0), so the cell
         state is carried from the first step (on a 20-series set the untuned classifier went
-        from 0.67 to 0.82 test accuracy; benchmarks/defaults.py). Parity tests copy the weights."""
+        from 0.67 to 0.82 test accuracy; benchmarks/defaults.py). With ``chrono_init`` the
+        keep/write gate biases follow :mod:`rnnkit.nn.chrono` instead. Parity tests copy the weights."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
-        if self.cell == "lstm" and self.bias:
-            H = self.hidden_size
-            with torch.no_grad():
-                for name in self._flat_weight_names:
-                    if name.startswith("bias_"):  # gate order i, f, g, o
-                        getattr(self, name)[H:2 * H] = 1.0 if name.startswith("bias_ih") else 0.0
+        if not self.bias or self.cell == "rnn":
+            return
+        H = self.hidden_size
+        with torch.no_grad():
+            for name in self._flat_weight_names:
+                if not name.startswith("bias_"):
+                    continue
+                b, from_input = getattr(self, name), name.startswith("bias_ih")
+                if self.chrono_init is None:
+                    if self.cell == "lstm":  # gate order i, f, g, o
+                        b[H:2 * H] = 1.0 if from_input else 0.0
+                    continue
+                # the recurrent biases of the gates set here are 0, so b_ih alone sets them
+                keep = slice(H, 2 * H)  # lstm: f (order i, f, g, o); gru: z (order r, z, n)
+                write = slice(0, H) if self.cell == "lstm" else None
+                if from_input:
+                    b[keep] = chrono_bias(H, self.chrono_init, b)
+                    if write is not None:
+                        b[write] = -b[keep]
+                else:
+                    b[keep] = 0.0
+                    if write is not None:
+                        b[write] = 0.0
 
     def flat_weights(self) -> list[Tensor]:
         """Parameters in the order the fused kernels expect: per layer, per direction, w_ih, w_hh, b_ih, b_hh."""
@@ -350,4 +376,6 @@ class Recurrent(nn.Module):
         if self.cell == "rnn":
             parts.append(f"nonlinearity={self.nonlinearity!r}")
         parts.append(f"backend={self.backend!r}")
+        if self.chrono_init is not None:
+            parts.append(f"chrono_init={self.chrono_init}")
         return ", ".join(parts)
