@@ -344,7 +344,8 @@ def test_generate_condition_and_step_graphs(tmp_path, mode, cell):
 
 # ----------------------------------------------------------------------------- model.kind = "transformer"
 # classify (token ids, numeric features), regress, forecast, tag (CRF): the graphs take the
-# recurrent models' inputs (inputs, lengths) and give their outputs; the transformer lm is refused.
+# recurrent models' inputs (inputs, lengths) and give their outputs; the lm: sequence + step graphs
+# with the key/value cache (position, keys, values) as the carried state.
 TRANSFORMER = {"train.max_steps": 2, "train.device": "cpu", "model.kind": "transformer", "model.d_model": 8,
         "model.num_heads": 2, "model.num_layers": 2, "model.ff_size": 16}
 
@@ -431,3 +432,82 @@ def test_transformer_tag_emissions_and_viterbi(tmp_path):
     _check_graph(onnx_dir, ts_dir, "model", {"inputs": ids, "lengths": lengths}, [expected])
     new = [["John", "is", "in", "Paris"], ["Mary", "runs"], ["the", "big", "park", "in", "London", "is", "big"]]
     _same_rows(rt.load(onnx_dir).predict(new), run.predict(new))
+
+
+def _cache(state) -> list[torch.Tensor]:
+    """TransformerLanguageModel's state ``(position, ((k, v) per block))`` as the graphs' inputs."""
+    position, caches = state
+    return [position, torch.stack([k for k, _ in caches]), torch.stack([v for _, v in caches])]
+
+
+@pytest.mark.parametrize("positions", ["learned", "sinusoidal"])
+def test_transformer_lm_sequence_and_step_graphs_with_the_cache(tmp_path, positions):
+    text = "\n".join(f"the lazy fox {i % 7} jumps over" for i in range(80))
+    # a window of 8 cached tokens: the cache is cut while streaming and generating, as in the model;
+    # lines scored after 8 tokens of context, within the 40 learned positions
+    run = rnnkit.fit("lm", [text], out=tmp_path / "run", settings={
+        **TRANSFORMER, "data.level": "char", "data.seq_len": 16, "data.eval_context": 8, "model.positions": positions,
+        "model.max_positions": 40, "model.context_size": 8, "generate.prime": "the"})
+    m = run.model.eval()
+    onnx_dir, ts_dir = _both(run, tmp_path, "tlm")
+    manifest = json.loads((onnx_dir / "manifest.json").read_text())
+    step_in = manifest["graphs"]["step"]["inputs"]
+    assert [i["name"] for i in step_in] == ["ids", "position", "keys", "values"]
+    assert step_in[2] == {"name": "keys", "shape": [2, "batch", 2, "past", 4], "dtype": "float32"}
+    assert manifest["model"]["cache"]["max_positions"] == (40 if positions == "learned" else None)
+    V = m._config.vocab_size
+    ids = torch.randint(0, V, (3, 14))
+    with torch.no_grad():
+        full, _ = m(ids[:, :8])
+        logits, state = m(ids[:, :3])  # a cache of 3 steps
+        chunk, after = m(ids[:, 3:8], state)
+        one, after_one = m.stream(ids[:, 3], state)
+    _check_graph(onnx_dir, ts_dir, "sequence", dict(zip(["ids", "lengths", "position", "keys", "values"],
+                                                        [ids[:, 3:8], torch.full((3,), 5), *_cache(state)])),
+                 [chunk, *_cache(after)])
+    _check_graph(onnx_dir, ts_dir, "step", dict(zip(["ids", "position", "keys", "values"],
+                                                    [ids[:, 3], *_cache(state)])), [one, *_cache(after_one)])
+    # the runtime from an empty cache (past = 0): a whole chunk == the model's forward; token by
+    # token over 14 steps (past the 8-token window) == the model's stream; chunks == the same
+    model = rt.load(onnx_dir)
+    out, _ = model.stream(ids[:, :8].numpy())
+    np.testing.assert_allclose(out, full.numpy(), atol=TOL, rtol=0)
+    with torch.no_grad():
+        st, expected = None, []
+        for t in range(14):
+            o, st = m.stream(ids[:, t], st)
+            expected.append(o)
+    expected = torch.stack(expected, 1).numpy()
+    rst, steps = None, []
+    for t in range(14):
+        o, rst = model.stream(ids[:, t].numpy(), rst)
+        steps.append(o)
+    np.testing.assert_allclose(np.stack(steps, 1), expected, atol=TOL, rtol=0)
+    for a, b in zip(rst, _cache(st)):
+        np.testing.assert_allclose(a, b.numpy(), atol=TOL, rtol=0)
+    assert rst[1].shape[3] == 8 and int(rst[0]) == 14
+    # TorchScript step graph from an empty cache, token by token
+    ts_step = torch.jit.load(str(ts_dir / "step.pt"))
+    tstate, outs = [torch.from_numpy(a) for a in model.zero_state(3)], []
+    with torch.no_grad():
+        for t in range(14):
+            res = ts_step(ids[:, t], *tstate)
+            outs.append(res[0])
+            tstate = res[1:]
+    np.testing.assert_allclose(torch.stack(outs, 1).numpy(), expected, atol=TOL, rtol=0)
+    # per-line scores (padded batches with lengths) and greedy generation equal the run's
+    (tmp_path / "held.txt").write_text("the lazy fox 3\nover the fox\n\nz\n")
+    _same_rows(model.predict(tmp_path / "held.txt"), run.predict(tmp_path / "held.txt"), tol=1e-4)
+    assert model.generate("the ", length=30, temperature=0) == run.generate(prime="the ", length=30, temperature=0)
+    # learned positions end at max_positions: both refuse (no cropping); sinusoidal ones do not end
+    if positions == "learned":
+        with pytest.raises(rt.RuntimeError_, match=r"max_positions=40 tokens per text; this one would reach "
+                                                    r"position 42 .*positions='sinusoidal'"):
+            model.generate("the ", length=40, temperature=0)
+        with pytest.raises(rnnkit.ShapeError, match="max_positions=40"):
+            run.generate(prime="the ", length=40, temperature=0)
+        with pytest.raises(rt.RuntimeError_, match="max_positions=40"):
+            model.stream(ids[:, :1].numpy(), model.stream(np.zeros((3, 40), np.int64))[1])
+    else:
+        assert model.generate("the ", length=40, temperature=0) == run.generate(prime="the ", length=40,
+                                                                                temperature=0)

@@ -1,7 +1,7 @@
 """model.kind = "transformer" in the lm and tag tasks: the causal language model's cached
 generation equals recomputing the whole prefix, the tagger's padded batch equals each sentence
-alone (float64, forward and backward), and the tasks train, generate, predict and refuse export
-with a clear message; ``rnnkit config lm`` lists the kinds."""
+alone (float64, forward and backward), and the tasks train, generate and predict (the lm's
+export: tests/export/test_tasks.py); ``rnnkit config lm`` lists the kinds."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_tagger_padded_batch_equals_each_sentence_alone_forward_and_backward():
         model.stream(x[:, 0])
 
 
-def test_lm_task_trains_generates_and_refuses_export(tmp_path):
+def test_lm_task_trains_and_generates(tmp_path):
     torch.set_num_threads(1)
     text = ["to be or not to be that is the question\n"] * 40
     run = rnnkit.fit("lm", text, out=tmp_path / "lm", settings={
@@ -89,8 +89,6 @@ def test_lm_task_trains_generates_and_refuses_export(tmp_path):
     text_out = run.generate(length=20, seed=0, on_text=pieces.append)
     assert text_out == "".join(pieces) and len(text_out) >= 20
     assert (tmp_path / "lm" / "model.safetensors").exists() and (tmp_path / "lm" / "metrics.csv").exists()
-    with pytest.raises(ConfigError, match="does not handle model.kind = 'transformer' for 'lm' runs"):
-        run.export(tmp_path / "export")
 
 
 def test_tag_task_trains_and_refuses_char_features(tmp_path):

@@ -15,7 +15,8 @@ from torch import nn
 from rnnkit.errors import ConfigError
 from rnnkit.export.graphs import (
     EmissionsGraph, FeedForwardGraph, GeneratorConditionGraph, GeneratorStepGraph, Graph, LMSequenceGraph, LMStepGraph, ManyToOneGraph, Seq2SeqDecoderStepGraph,
-    Seq2SeqEncoderGraph, TransformerEmissionsGraph, TransformerManyToOneGraph,
+    Seq2SeqEncoderGraph, TransformerEmissionsGraph, TransformerLMSequenceGraph, TransformerLMStepGraph,
+    TransformerManyToOneGraph,
 )
 
 FORMATS = ("onnx", "torchscript")
@@ -60,7 +61,12 @@ def _output_axes(graph: Graph) -> dict[str, dict[int, str]]:
     for name in graph.outputs:
         if name in ("h_n", "c_n"):
             axes[name] = {1: "batch"}
-        elif name in ("logits", "emissions") and isinstance(graph, (LMSequenceGraph, EmissionsGraph)):
+        elif name in ("keys_n", "values_n"):
+            axes[name] = {1: "batch", 3: "past"}
+        elif name == "position_n":
+            axes[name] = {}
+        elif name in ("logits", "emissions") and isinstance(graph, (LMSequenceGraph, TransformerLMSequenceGraph,
+                                                                     EmissionsGraph)):
             axes[name] = {0: "batch", 1: "time"}
         elif name == "emissions":
             axes[name] = {0: "batch", 1: "time"}
@@ -73,6 +79,14 @@ def _output_axes(graph: Graph) -> dict[str, dict[int, str]]:
     return axes
 
 
+def _refuse_tokenizer_files(task: Any) -> None:
+    extra = task.artifacts.files() if task.artifacts is not None else {}
+    if extra:  # e.g. BPE tokenizers: the torch-free runtime (runtime/text.py) has no reader for them yet
+        raise ConfigError(f"rnnkit export cannot export this {task.name} run yet: its tokenizer files "
+                          f"({', '.join(sorted(extra))}, data.tokenizer='bpe') have no torch-free reader in "
+                          "rnnkit.runtime; use rnnkit predict/evaluate or rnnkit.load on the run directory")
+
+
 def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
     from rnnkit.models.feedforward import FeedForward
     from rnnkit.models.language_model import LanguageModel
@@ -82,16 +96,18 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
 
     name = task.name
     if type(model).__module__ == "rnnkit.models.transformer":
-        from rnnkit.models.transformer import TransformerPooledModel, TransformerTagger
+        from rnnkit.models.transformer import TransformerLanguageModel, TransformerPooledModel, TransformerTagger
 
         if name in ("classify", "regress", "forecast") and isinstance(model, TransformerPooledModel):
             return {"model": TransformerManyToOneGraph(model)}
         if name == "tag" and isinstance(model, TransformerTagger):
             return {"model": TransformerEmissionsGraph(model)}
+        if name == "lm" and isinstance(model, TransformerLanguageModel):
+            _refuse_tokenizer_files(task)
+            return {"sequence": TransformerLMSequenceGraph(model), "step": TransformerLMStepGraph(model)}
         raise ConfigError(f"rnnkit export does not handle model.kind = 'transformer' for {name!r} runs "
-                          f"({type(model).__name__}) yet: its generation graph (attention over a growing "
-                          "key/value cache) has no export path; export a kind = 'rnn' run, or serve this one "
-                          "from Python (rnnkit.load). Transformer classify, regress, forecast and tag runs export")
+                          f"({type(model).__name__}) yet; export a kind = 'rnn' run, or serve this one from "
+                          "Python (rnnkit.load). Transformer classify, regress, forecast, tag and lm runs export")
     rnn = getattr(model, "rnn", None) or getattr(getattr(model, "encoder", None), "rnn", None) \
         or getattr(model, "decoder", None)
     if rnn is not None and not isinstance(rnn, Recurrent):
@@ -111,11 +127,7 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
         return {"sequence": LMSequenceGraph(model), "step": LMStepGraph(model)}
     if name == "generate" and hasattr(model, "condition_embedding"):
         return {"condition": GeneratorConditionGraph(model), "step": GeneratorStepGraph(model)}
-    extra = task.artifacts.files() if task.artifacts is not None else {}
-    if extra:  # e.g. BPE tokenizers: the torch-free runtime (runtime/text.py) has no reader for them yet
-        raise ConfigError(f"rnnkit export cannot export this {name} run yet: its tokenizer files "
-                          f"({', '.join(sorted(extra))}, data.tokenizer='bpe') have no torch-free reader in "
-                          "rnnkit.runtime; use rnnkit predict/evaluate or rnnkit.load on the run directory")
+    _refuse_tokenizer_files(task)
     if name == "seq2seq" and getattr(getattr(model, "config", None), "softmax", "full") != "full":
         raise ConfigError("rnnkit export cannot export a seq2seq model with model.softmax='adaptive' yet "
                           "(its decoder step graph has one linear output layer); train with model.softmax='full'")
@@ -124,8 +136,8 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
     if name == "tag" and hasattr(model, "char_features"):
         return {"model": EmissionsGraph(model)}
     raise ConfigError(f"rnnkit export does not handle {name!r} runs with {type(model).__name__} yet "
-                      "(exportable: classify, regress, forecast (rnn, feedforward and transformer), lm, tag (rnn and "
-                      "transformer), seq2seq, generate; "
+                      "(exportable: classify, regress, forecast (rnn, feedforward and transformer), lm (rnn and "
+                      "transformer), tag (rnn and transformer), seq2seq, generate; "
                       "see docs/architecture.md)")
 
 
@@ -140,7 +152,8 @@ def _export_onnx(graph: Graph, example: tuple, path: Path, opset: int) -> None:
     dynamic_shapes = []
     for name in graph.inputs:
         axes = dyn.get(name, {})
-        dynamic_shapes.append({i: dims.setdefault(label, Dim(label, min=1)) for i, label in axes.items()} or None)
+        dynamic_shapes.append({i: dims.setdefault(label, Dim(label, min=graph.dim_min.get(label, 1)))
+                               for i, label in axes.items()} or None)
     start = graph.vararg_from
     if start is not None:  # forward(..., *rest): torch.export sees the rest as one tuple argument
         dynamic_shapes = dynamic_shapes[:start] + [tuple(dynamic_shapes[start:])]
@@ -183,7 +196,14 @@ def _model_info(model: nn.Module) -> dict[str, Any]:
     rnn = getattr(model, "rnn", None) or getattr(getattr(model, "encoder", None), "rnn", None) \
         or getattr(model, "decoder", None)
     info: dict[str, Any] = {"class": type(model).__name__, "config": _plain(model._config)}
-    if rnn is not None:
+    cfg = model._config
+    if getattr(cfg, "context_size", None) is not None:  # the transformer lm: its key/value cache
+        info["cache"] = {"num_layers": cfg.num_layers, "num_heads": cfg.num_heads,
+                         "head_size": cfg.d_model // cfg.num_heads, "context_size": cfg.context_size,
+                         "positions": cfg.positions,
+                         "max_positions": cfg.max_positions if cfg.positions == "learned" else None,
+                         "state_shape": ["num_layers", "batch", cfg.num_heads, "past", cfg.d_model // cfg.num_heads]}
+    elif rnn is not None:
         info["recurrent"] = {"cell": rnn.cell, "hidden_size": rnn.hidden_size, "num_layers": rnn.num_layers,
                              "bidirectional": rnn.bidirectional,
                              "state_shape": ["num_layers*num_directions", "batch", rnn.hidden_size]}

@@ -17,7 +17,8 @@ from rnnkit.models.language_model import LanguageModel
 from rnnkit.models.sequence_classifier import PooledSequenceModel
 
 __all__ = ["Graph", "ManyToOneGraph", "FeedForwardGraph", "LMSequenceGraph", "LMStepGraph", "EmissionsGraph",
-           "TransformerManyToOneGraph", "TransformerEmissionsGraph"]
+           "TransformerManyToOneGraph", "TransformerEmissionsGraph", "TransformerLMSequenceGraph",
+           "TransformerLMStepGraph"]
 
 
 class Graph(nn.Module):
@@ -27,6 +28,8 @@ class Graph(nn.Module):
     outputs: tuple[str, ...] = ()
     #: index of the first input that ``forward`` takes through ``*args`` (torch.export sees them as one tuple)
     vararg_from: int | None = None
+    #: the smallest size of a named dynamic axis where it is not 1
+    dim_min: dict[str, int] = {}
 
     def example(self, batch: int, steps: int) -> tuple[Tensor, ...]:
         raise NotImplementedError
@@ -440,3 +443,97 @@ class TransformerEmissionsGraph(EmissionsGraph):
 
     def example(self, batch: int, steps: int):
         return _transformer_example(self.model.encoder, batch, steps)
+
+
+# ----------------------------------------------------------------------------- transformer language model
+class _TransformerLMGraph(Graph):
+    """Base of the transformer language model's graphs. The carried state is the model's
+    ``(position, caches)`` as three tensors: ``position`` (0-d int64, the absolute position of
+    the next token) and every block's keys and values stacked, ``keys`` / ``values``
+    (num_layers, B, num_heads, past, d_model / num_heads), ``past`` >= 0 (0: no text yet). The
+    outputs ``position_n``, ``keys_n``, ``values_n`` are the state after the new tokens, the
+    caches cut to their last ``context_size`` steps as :class:`TransformerLanguageModel` does."""
+
+    state_in = ("position", "keys", "values")
+    state_out = ("position_n", "keys_n", "values_n")
+    #: the smallest size of each named dynamic axis (an empty cache has past = 0)
+    dim_min = {"past": 0}
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def _run(self, ids: Tensor, lengths: Tensor | None, position: Tensor, keys: Tensor, values: Tensor):
+        """``TransformerLanguageModel.forward(ids, state)`` without the eager checks; with
+        ``lengths``, keys past each row's length are masked (no real step sees them: attention
+        is causal) and the returned cache is meaningful for full rows only, as in the model."""
+        from rnnkit.models.transformer import sinusoidal_positions
+
+        dec = self.model.decoder
+        x = dec.embedding(ids)
+        T, P = x.shape[1], keys.shape[3]
+        pos = position + torch.arange(T, device=x.device)
+        x = x + (dec.position_embedding(pos) if dec.position_embedding is not None else
+                 sinusoidal_positions(pos, dec.d_model, x.dtype))
+        key_mask = None
+        if lengths is not None:
+            live = torch.arange(P + T, device=x.device).unsqueeze(0) < (lengths + P).unsqueeze(1)  # (B, S)
+            key_mask = live.unsqueeze(1).unsqueeze(1)  # (B, 1, 1, S)
+        keep = self.model._config.context_size
+        ks, vs = [], []
+        for i, block in enumerate(dec.blocks):
+            x, (k, v) = block(x, key_mask, True, (keys[i], values[i]))
+            ks.append(k[:, :, -keep:])
+            vs.append(v[:, :, -keep:])
+        return self.model.output(dec.norm(x)), position + T, torch.stack(ks), torch.stack(vs)
+
+    def zero_state(self, batch: int, past: int = 0) -> tuple[Tensor, ...]:
+        cfg = self.model._config
+        shape = (cfg.num_layers, batch, cfg.num_heads, past, cfg.d_model // cfg.num_heads)
+        return torch.tensor(past, dtype=torch.int64), torch.zeros(shape), torch.zeros(shape)
+
+    def _example_state(self, batch: int) -> tuple[Tensor, ...]:
+        # a cache of 3 steps: torch.export specialises axes of size 0 or 1
+        position, keys, values = self.zero_state(batch, 3)
+        return position, torch.randn_like(keys), torch.randn_like(values)
+
+    def dynamic_state(self) -> dict[str, dict[int, str]]:
+        return {"position": {}, "keys": {1: "batch", 3: "past"}, "values": {1: "batch", 3: "past"}}
+
+
+class TransformerLMSequenceGraph(_TransformerLMGraph):
+    """``(ids (B, T), lengths (B,), position, keys, values) -> (logits (B, T, V), position_n,
+    keys_n, values_n)``: :class:`LMSequenceGraph` for :class:`TransformerLanguageModel` (a chunk
+    after ``past`` cached steps; an empty cache starts a text)."""
+
+    inputs = ("ids", "lengths", *_TransformerLMGraph.state_in)
+    outputs = ("logits", *_TransformerLMGraph.state_out)
+
+    def forward(self, ids: Tensor, lengths: Tensor, position: Tensor, keys: Tensor, values: Tensor):
+        return self._run(ids, lengths, position, keys, values)
+
+    def example(self, batch: int, steps: int):
+        V = self.model._config.vocab_size
+        return (torch.randint(0, V, (batch, steps)), torch.full((batch,), steps, dtype=torch.int64),
+                *self._example_state(batch))
+
+    def dynamic(self):
+        return {"ids": {0: "batch", 1: "time"}, "lengths": {0: "batch"}, **self.dynamic_state()}
+
+
+class TransformerLMStepGraph(_TransformerLMGraph):
+    """``(ids (B,), position, keys, values) -> (logits (B, V), position_n, keys_n, values_n)``:
+    :class:`LMStepGraph` for :class:`TransformerLanguageModel` (one token attending to the cache)."""
+
+    inputs = ("ids", *_TransformerLMGraph.state_in)
+    outputs = ("logits", *_TransformerLMGraph.state_out)
+
+    def forward(self, ids: Tensor, position: Tensor, keys: Tensor, values: Tensor):
+        logits, *state = self._run(ids.unsqueeze(1), None, position, keys, values)
+        return (logits.squeeze(1), *state)
+
+    def example(self, batch: int, steps: int):
+        return (torch.randint(0, self.model._config.vocab_size, (batch,)), *self._example_state(batch))
+
+    def dynamic(self):
+        return {"ids": {0: "batch"}, **self.dynamic_state()}

@@ -78,17 +78,6 @@ class RuntimeModel:
     def run(self, graph: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         return self.sessions[graph].run(None, feeds)
 
-    def zero_state(self, batch: int) -> tuple[np.ndarray, ...]:
-        r = self.recurrent
-        shape = (r["num_layers"] * (2 if r["bidirectional"] else 1), batch, r["hidden_size"])
-        return tuple(np.zeros(shape, np.float32) for _ in range(2 if r["cell"] == "lstm" else 1))
-
-    def _state_feeds(self, graph: str, state: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
-        names = [i["name"] for i in self.manifest["graphs"][graph]["inputs"] if i["name"] in ("h0", "c0")]
-        if len(state) != len(names):
-            raise RuntimeError_(f"state must be {len(names)} array(s) ({', '.join(names)}); got {len(state)}")
-        return {n: np.ascontiguousarray(s, dtype=np.float32) for n, s in zip(names, state)}
-
 
 # ----------------------------------------------------------------------------- reading
 def _open_text(path: Path) -> str:
@@ -329,12 +318,47 @@ def _sample(logits: np.ndarray, temperature: float, top_k: int | None, top_p: fl
 
 
 class LanguageModel(RuntimeModel):
-    """``lm`` exports: :meth:`stream` (the step graph with carried state), :meth:`generate`."""
+    """``lm`` exports: :meth:`stream` (the step graph with carried state), :meth:`generate`.
+
+    The state is whatever the step graph takes after ``ids``, as its manifest names it: ``h0``
+    (and ``c0``) for a recurrent model; ``position``, ``keys``, ``values`` for the transformer
+    (its key/value cache, ``past`` steps long: 0 at the start). With learned positions
+    (``manifest["model"]["cache"]["max_positions"]``) a text longer than the table is refused,
+    never cropped, as the torch model refuses it."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.vocab = _text.Vocab(self.artifacts["vocab"])
         self.level, self.lower = self.artifacts["level"], bool(self.artifacts.get("lower"))
+        self.state_specs: list[dict] = self.manifest["graphs"]["step"]["inputs"][1:]
+        self.max_positions: int | None = (self.manifest.get("model", {}).get("cache") or {}).get("max_positions")
+
+    def zero_state(self, batch: int) -> tuple[np.ndarray, ...]:
+        """The state before any text, from the step graph's input shapes: ``batch`` axes of size
+        ``batch``, every other named axis (the cache's ``past``) empty, zeros of the input's dtype."""
+        return tuple(np.zeros([batch if d == "batch" else 0 if isinstance(d, str) else d for d in s["shape"]],
+                              dtype=s["dtype"]) for s in self.state_specs)
+
+    def _state_feeds(self, graph: str, state: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        names = [s["name"] for s in self.state_specs]
+        if len(state) != len(names):
+            raise RuntimeError_(f"state must be {len(names)} array(s) ({', '.join(names)}); got {len(state)}")
+        # np.asarray, not np.ascontiguousarray: that one makes the 0-d position (1,)
+        return {s["name"]: np.asarray(x, dtype=s["dtype"], order="C") for s, x in zip(self.state_specs, state)}
+
+    def _check_positions(self, start: int, steps: int) -> None:
+        """Refuse ``steps`` tokens from position ``start`` beyond the learned position table."""
+        limit = self.max_positions
+        if limit is not None and start + steps > limit:
+            raise RuntimeError_(f"positions='learned' covers at most max_positions={limit} tokens per text; this "
+                                f"one would reach position {start + steps - 1} (counting from 0; the model refuses "
+                                "rather than crop): use a shorter prime/length or text, or train with "
+                                "positions='sinusoidal' or a larger max_positions")
+
+    def _start(self, state: Sequence[np.ndarray] | None) -> int:
+        """The position of the next token: the transformer's ``position`` input (0 without a state)."""
+        has_position = self.state_specs and self.state_specs[0]["name"] == "position"
+        return int(np.asarray(state[0])) if state is not None and has_position else 0
 
     def encode(self, text: str) -> np.ndarray:
         if self.level == "char":
@@ -431,6 +455,7 @@ class LanguageModel(RuntimeModel):
 
     def stream_full(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Logits (B, T, V) of padded ``ids`` with ``lengths``, from the zero state."""
+        self._check_positions(0, ids.shape[1])
         feeds = {"ids": ids, "lengths": lengths, **self._state_feeds("sequence", self.zero_state(len(ids)))}
         return self.run("sequence", feeds)[0]
 
@@ -438,6 +463,7 @@ class LanguageModel(RuntimeModel):
         """Feed one token per stream (ids (B,) → logits (B, V)) or a chunk ((B, T) → (B, T, V))
         with the carried ``state`` (None at the start); returns ``(logits, state)``."""
         ids = np.asarray(ids, dtype=np.int64)
+        self._check_positions(self._start(state), 1 if ids.ndim == 1 else ids.shape[1])
         if ids.ndim == 1:
             state = self.zero_state(len(ids)) if state is None else state
             out = self.run("step", {"ids": ids, **self._state_feeds("step", state)})
@@ -461,7 +487,9 @@ class LanguageModel(RuntimeModel):
         if not isinstance(length, int) or length < 1:
             raise RuntimeError_(f"length must be a positive integer; got {length!r}")
         rng = np.random.default_rng(seed)
-        logits, state = self.stream(self.encode(prime)[None, :])
+        prime_ids = self.encode(prime)
+        self._check_positions(0, len(prime_ids) + length - 1)  # the last token is not fed back
+        logits, state = self.stream(prime_ids[None, :])
         last = logits[:, -1]
         new = []
         step, names = self.sessions["step"], [i["name"] for i in self.manifest["graphs"]["step"]["inputs"]]
