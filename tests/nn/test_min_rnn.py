@@ -1,5 +1,5 @@
-"""MinRecurrent (minGRU/minLSTM): the parallel log-space scan = the sequential loop = the NumPy
-reference with hand-written BPTT, forward and backward in float64, with lengths, one and two
+"""MinRecurrent (minGRU/minLSTM): the blocked scan = the compiled kernel = the sequential loop = the
+NumPy reference with hand-written BPTT, forward and backward in float64, with lengths, one and two
 directions; a padded batch equals each sequence run alone; long float32 sequences stay stable."""
 
 from __future__ import annotations
@@ -57,12 +57,13 @@ CASES = [(c, L, bi, lens) for c in ("mingru", "minlstm") for (L, bi) in ((1, Fal
 def test_scan_equals_sequential_equals_reference(cell, num_layers, bidirectional, lengths):
     x, h0, w_out, w_h = _inputs(num_layers, bidirectional)
     scan = _layer(cell, num_layers, bidirectional, "scan")
-    seq = _layer(cell, num_layers, bidirectional, "sequential")
-    seq.load_state_dict(scan.state_dict())
     a = _run(scan, x, h0, w_out, w_h, lengths)
-    b = _run(seq, x, h0, w_out, w_h, lengths)
-    for k in a:
-        torch.testing.assert_close(a[k], b[k], **F64, msg=k)
+    for backend in ("sequential", "native"):
+        other = _layer(cell, num_layers, bidirectional, backend)
+        other.load_state_dict(scan.state_dict())
+        b = _run(other, x, h0, w_out, w_h, lengths)
+        for k in a:
+            torch.testing.assert_close(a[k], b[k], **F64, msg=f"{backend}: {k}")
 
     params = {n: p.detach().numpy() for n, p in scan.named_parameters()}
     lens = None if lengths is None else lengths.numpy()
@@ -76,7 +77,7 @@ def test_scan_equals_sequential_equals_reference(cell, num_layers, bidirectional
 
 
 @pytest.mark.parametrize("cell", ["mingru", "minlstm"])
-@pytest.mark.parametrize("backend", ["scan", "sequential"])
+@pytest.mark.parametrize("backend", ["scan", "native", "sequential"])
 def test_padded_batch_equals_each_sequence_alone(cell, backend):
     layer = _layer(cell, 2, True, backend)
     x, h0, w_out, w_h = _inputs(2, True, seed=5)
@@ -100,7 +101,8 @@ def test_chunk_sizes_agree_and_streaming_steps_equal_the_scan(cell):
     for chunk in (1, 2, 5, 64):
         layer.chunk_size = chunk
         torch.testing.assert_close(layer(x, h0[:1].repeat(2, 1, 1))[0], out, **F64)
-    assert layer.path_for(1) == "sequential" and layer.path_for(T) == "scan"
+    assert layer.path_for(1) == "sequential" and layer.path_for(T) == "native"  # the kernel builds here
+    assert layer.path_for(T, torch.empty(0, device="meta")) == "scan"  # not on the CPU
     state, steps = h0[:1].repeat(2, 1, 1), []
     for t in range(T):  # backend auto: one-step calls take the sequential path
         y, state = layer(x[:, t:t + 1], state)
@@ -110,9 +112,10 @@ def test_chunk_sizes_agree_and_streaming_steps_equal_the_scan(cell):
 
 
 @pytest.mark.parametrize("cell", ["mingru", "minlstm"])
-def test_long_float32_scan_is_stable(cell):
+@pytest.mark.parametrize("backend", ["scan", "native"])
+def test_long_float32_scan_is_stable(cell, backend):
     torch.manual_seed(0)
-    layer = MinRecurrent(cell, 3, 8, backend="scan")
+    layer = MinRecurrent(cell, 3, 8, backend=backend)
     with torch.no_grad():
         layer.bias_l0[:8].fill_(-4.0 if cell == "mingru" else 4.0)  # keep most of the state: long memory
     x = torch.randn(2, 3000, 3, requires_grad=True)
@@ -205,8 +208,9 @@ def test_blocked_scan_equals_the_loop_and_the_log_space_scan(chunk, reverse):
         torch.testing.assert_close(log_scan(a.log(), b.log(), h0, chunk), expect, rtol=1e-9, atol=1e-10)
 
 
-def test_scan_backward_survives_a_second_backward_call():
-    layer = _layer("mingru", 1, False, "scan")
+@pytest.mark.parametrize("backend", ["scan", "native"])
+def test_scan_backward_survives_a_second_backward_call(backend):
+    layer = _layer("mingru", 1, False, backend)
     x = torch.randn(B, T, D, dtype=torch.float64, requires_grad=True)
     out, _ = layer(x)
     out.sum().backward(retain_graph=True)

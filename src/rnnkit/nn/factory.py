@@ -6,8 +6,8 @@
 ``num_directions``, ``output_size``, ``hidden_size``, ``num_layers``.
 
 The models' ``backend`` names map onto the min cells' paths: ``"auto"`` → ``"auto"`` (the
-parallel scan, one-step calls sequential), ``"fused"`` → ``"scan"``, ``"unrolled"`` →
-``"sequential"``.
+compiled CPU kernel or the parallel scan, one-step calls sequential), ``"fused"`` → ``"scan"``,
+``"unrolled"`` → ``"sequential"``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from rnnkit.nn.recurrent import Recurrent
 __all__ = ["make_recurrent", "ALL_CELLS", "MIN_CELLS"]
 
 ALL_CELLS = ("rnn", "lstm", "gru") + MIN_CELLS
-_MIN_BACKEND = {"auto": "auto", "fused": "scan", "unrolled": "sequential", "scan": "scan", "sequential": "sequential"}
+_MIN_BACKEND = {"auto": "auto", "fused": "scan", "unrolled": "sequential", "scan": "scan", "sequential": "sequential",
+                "native": "native"}
 
 
 def make_recurrent(

@@ -1,0 +1,90 @@
+"""rnnkit.nn.native: compiled on first use into a keyed cache, and a clean fallback with a stated
+reason when no compiler is there (the min cells then run the blocked scan)."""
+
+import logging
+
+import pytest
+import torch
+
+from rnnkit.errors import BackendError
+from rnnkit.nn import MinRecurrent, native
+from rnnkit.nn.min_native import KERNEL
+
+
+@pytest.fixture
+def fresh(monkeypatch, tmp_path):
+    """A process state with no kernel loaded yet and an empty cache."""
+    monkeypatch.setattr(native, "_libs", {})
+    monkeypatch.setattr(native, "_reasons", {})
+    monkeypatch.setenv("RNNKIT_CACHE_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_builds_into_the_cache_once(fresh):
+    assert native.load(KERNEL) is not None, native.unavailable(KERNEL)
+    built = list((fresh / "kernels").glob(f"{KERNEL}-*.so"))
+    assert len(built) == 1
+    native._libs.clear()
+    stamp = built[0].stat().st_mtime_ns
+    assert native.load(KERNEL) is not None
+    assert built[0].stat().st_mtime_ns == stamp  # reused, not rebuilt
+    assert not [p for p in (fresh / "kernels").iterdir() if p.suffix == ".so" and p not in built]
+
+
+def test_no_compiler_falls_back_with_the_reason(fresh, monkeypatch, caplog):
+    monkeypatch.setattr(native, "_compiler", lambda: None)
+    with caplog.at_level(logging.WARNING, logger="rnnkit.nn"):
+        assert native.load(KERNEL) is None
+    assert "no C compiler found" in native.unavailable(KERNEL)
+    assert "running its torch-ops path instead" in caplog.text
+    layer = MinRecurrent("mingru", 3, 4)
+    assert layer.path_for(10) == "scan"
+    out, _ = layer(torch.randn(2, 10, 3))
+    assert out.shape == (2, 10, 4)
+    with pytest.raises(BackendError, match="backend='native' needs the compiled kernel, which is unavailable: "
+                                           "no C compiler found"):
+        MinRecurrent("mingru", 3, 4, backend="native")
+
+
+def test_switched_off_by_the_environment(fresh, monkeypatch):
+    monkeypatch.setenv("RNNKIT_NATIVE", "0")
+    assert native.load(KERNEL) is None
+    assert native.unavailable(KERNEL) == "RNNKIT_NATIVE=0 turns the compiled kernels off"
+
+
+def test_a_failing_build_says_what_the_compiler_said(fresh, monkeypatch, tmp_path):
+    bad = tmp_path / "kernels_src"
+    bad.mkdir()
+    (bad / "broken.c").write_text("this is not C\n")
+    monkeypatch.setattr(native, "KERNELS", bad)
+    assert native.load("broken") is None
+    assert "failed on broken.c" in native.unavailable("broken")
+    assert not list((fresh / "kernels").glob("*.so"))  # no half-written library left behind
+
+
+def test_native_path_refuses_what_it_cannot_run_and_runs_half_precision_in_float32():
+    layer = MinRecurrent("mingru", 3, 4, backend="native")
+    with pytest.raises(BackendError, match="runs float32/float64 on the CPU; got torch.float32 on meta"):
+        layer.to("meta")(torch.randn(2, 5, 3, device="meta"))
+    layer = MinRecurrent("mingru", 3, 4, backend="native").to(torch.bfloat16)
+    out, h = layer(torch.randn(2, 5, 3, dtype=torch.bfloat16))  # gates cast to float32 for the recurrence
+    assert out.dtype == torch.bfloat16 and torch.isfinite(out.float()).all()
+
+
+def test_threads_split_the_batch_and_agree():
+    torch.manual_seed(0)
+    layer = MinRecurrent("minlstm", 3, 8, backend="native").double()
+    x = torch.randn(5, 40, 3, dtype=torch.float64, requires_grad=True)
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 3):
+            torch.set_num_threads(threads)
+            x.grad = None
+            out, _ = layer(x)
+            out.pow(2).sum().backward()
+            results.append((out.detach(), x.grad.clone()))
+    finally:
+        torch.set_num_threads(before)
+    torch.testing.assert_close(results[0][0], results[1][0], rtol=0, atol=0)
+    torch.testing.assert_close(results[0][1], results[1][1], rtol=0, atol=0)
