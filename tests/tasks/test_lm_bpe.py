@@ -55,6 +55,10 @@ def test_bpe_language_model_round_trip(tmp_path):
     # the writer glues subwords and turns a word's start mark into a space
     writer = TextWriter(a.vocab, "bpe")
     assert "".join(writer(i) for i in a.vocab.encode([*a.bpe("the cat sat"), "<eos>"]).tolist()) == "the cat sat\n"
+    from rnnkit.export.exporter import _graphs
+
+    with pytest.raises(ConfigError, match=r"cannot export this lm run yet: its tokenizer files \(tokenizer\.json"):
+        _graphs(again, model)  # the torch-free runtime has no BPE reader: refuse rather than serve wrong ids
     (run.path / "tokenizer.json").unlink()
     with pytest.raises(CheckpointError, match=r"tokenizer\.json is missing: the BPE tokenizer of this run"):
         pipeline.load_artifacts(make_task(path), run)

@@ -113,6 +113,7 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
     if rnn is not None and not isinstance(rnn, Recurrent):
         raise ConfigError(f"rnnkit export handles RNN/LSTM/GRU (Recurrent) layers; this model's recurrent "
                           f"layer is a {type(rnn).__name__}, which has no export path yet")
+    _refuse_tokenizer_files(task)
     if name in ("classify", "regress", "forecast"):
         if isinstance(model, FeedForward):
             a = task.artifacts
@@ -127,7 +128,6 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
         return {"sequence": LMSequenceGraph(model), "step": LMStepGraph(model)}
     if name == "generate" and hasattr(model, "condition_embedding"):
         return {"condition": GeneratorConditionGraph(model), "step": GeneratorStepGraph(model)}
-    _refuse_tokenizer_files(task)
     if name == "seq2seq" and getattr(getattr(model, "config", None), "softmax", "full") != "full":
         raise ConfigError("rnnkit export cannot export a seq2seq model with model.softmax='adaptive' yet "
                           "(its decoder step graph has one linear output layer); train with model.softmax='full'")
