@@ -201,9 +201,12 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
     raise _bad(key, tp, value)
 
 
-def from_dict(cls: type[T], data: Mapping[str, Any], *, _prefix: str = "") -> T:
+def from_dict(cls: type[T], data: Mapping[str, Any], *, _prefix: str = "", _base: Any = None) -> T:
     """Build dataclass ``cls`` from a nested mapping; missing keys take their defaults.
 
+    A table's defaults are its parent's default for it: when a task's config declares
+    ``train = TrainConfig(optim=OptimConfig(weight_decay=0.01))``, a file that sets only
+    ``[train.optim] lr`` keeps that weight decay (``_base`` carries the default instance down).
     Raises ConfigError for unknown keys, missing required fields and wrong types.
     """
     if not dataclasses.is_dataclass(cls):
@@ -220,8 +223,16 @@ def from_dict(cls: type[T], data: Mapping[str, Any], *, _prefix: str = "") -> T:
     kwargs = {}
     for name, f in fields.items():
         key = f"{_prefix}.{name}" if _prefix else name
+        base = getattr(_base, name) if _base is not None else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
         if name in data:
-            kwargs[name] = _convert(data[name], hints[name], key)
+            tp = hints[name]
+            if dataclasses.is_dataclass(tp) and isinstance(base, tp) and isinstance(data[name], Mapping):
+                kwargs[name] = from_dict(tp, data[name], _prefix=key, _base=base)  # missing keys: the default's
+            else:
+                kwargs[name] = _convert(data[name], tp, key)
+        elif _base is not None:
+            kwargs[name] = base
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ConfigError(f"{key} is required ({describe_type(hints[name])}); it is missing")
     try:

@@ -118,3 +118,31 @@ def test_dump_round_trip(tmp_path):
     text = dumps_config(Recipe())
     assert "clip_norm" not in text  # None is omitted: TOML has no null
     assert load_config(path, Recipe, ["train.optim.lr=0.5"]).train.optim.lr == 0.5
+
+
+@dataclass
+class Tuned:
+    """A task-like config whose default [train] differs from Train's own defaults."""
+
+    train: Train = field(default_factory=lambda: Train(epochs=9, optim=Optim(lr=0.5)))
+
+
+def test_a_table_missing_keys_take_the_parents_default_for_that_table():
+    cfg = from_dict(Tuned, {"train": {"quiet": True, "optim": {"name": "sgd"}}})
+    assert (cfg.train.epochs, cfg.train.quiet, cfg.train.optim.name, cfg.train.optim.lr) == (9, True, "sgd", 0.5)
+    assert from_dict(Tuned, {"train": {"optim": {"lr": 0.1}}}).train.optim.lr == 0.1
+    assert from_dict(Tuned, {}).train.epochs == 9
+    assert from_dict(Train, {"optim": {"name": "sgd"}}).optim.lr == 1e-3  # plain defaults elsewhere
+
+
+def test_forecast_weight_decay_default_survives_a_partial_optim_table():
+    from rnnkit.tasks import get_task
+    from rnnkit.tasks.config_doc import render_config
+
+    Forecast, Classify = get_task("forecast").Config, get_task("classify").Config
+    cfg = from_dict(Forecast, {"task": "forecast", "train": {"optim": {"lr": 0.01}}})
+    assert (cfg.train.optim.lr, cfg.train.optim.weight_decay) == (0.01, 0.01)
+    assert from_dict(Forecast, {"task": "forecast", "train": {"optim": {"weight_decay": 0.0}}}).train.optim.weight_decay == 0
+    assert from_dict(Classify, {"task": "classify"}).train.optim.weight_decay == 0
+    assert "weight_decay = 0.01  # float; default 0.01" in render_config(cfg)
+    assert "weight_decay = 0.0  # float; default 0.0" in render_config(from_dict(Classify, {"task": "classify"}))

@@ -140,10 +140,11 @@ def _base_class(obj: Any) -> type:
 
 
 def _key_lines(cls: type, obj: Any, name: str, tp: Any, f: dataclasses.Field, where: str,
-               meanings: dict[str, str]) -> list[str]:
-    """``# meaning`` (the type when the source states none), then ``key = value  # type; default``."""
+               meanings: dict[str, str], defaults: Any = None) -> list[str]:
+    """``# meaning`` (the type when the source states none), then ``key = value  # type; default``;
+    the default is the task's (``defaults``, the table in the task's default config) when known."""
     value = getattr(obj, name)
-    default = _default(f)
+    default = getattr(defaults, name) if defaults is not None else _default(f)
     meaning = _FIXED_MEANINGS.get((where, name)) or meanings.get(name)
     notes = [describe_type(tp)]
     if default is not dataclasses.MISSING:
@@ -161,8 +162,9 @@ def _unrst(text: str) -> str:
     return re.sub(r":\w+:`~?([^`]+)`", r"\1", text).replace("``", "")
 
 
-def _table(obj: Any, where: str, task: str, kinds_note: str | None = None) -> list[str]:
-    """The lines of one table (its scalar keys), then its sub-tables."""
+def _table(obj: Any, where: str, task: str, kinds_note: str | None = None, defaults: Any = None) -> list[str]:
+    """The lines of one table (its scalar keys), then its sub-tables; ``defaults`` is the same table
+    in the task's default config (None when it is another kind)."""
     cls = _base_class(obj)
     hints = typing.get_type_hints(cls)
     meanings = field_comments(cls)
@@ -193,12 +195,14 @@ def _table(obj: Any, where: str, task: str, kinds_note: str | None = None) -> li
                 note = "\n".join([f"{key} kinds: {' | '.join(_quoted(k) for k in kinds)} (this is {this});",
                                   "each kind has its own keys; print them with",
                                   *(f"  rnnkit config {task} --set {key}.kind={k}" for k in others)])
-            subtables.append((key, value, note))
+            sub = getattr(defaults, f.name, None)
+            subtables.append((key, value, note, sub if sub is not None and _base_class(sub) is _base_class(value)
+                              else None))
             continue
-        lines += _key_lines(cls, obj, f.name, tp, f, where, meanings)
+        lines += _key_lines(cls, obj, f.name, tp, f, where, meanings, defaults)
     subtables.sort(key=lambda t: t[0] == "train")  # [data], [model], the task's own tables, then [train]
-    for key, value, note in subtables:
-        lines += _table(value, key, task, note)
+    for key, value, note, sub in subtables:
+        lines += _table(value, key, task, note, sub)
     return lines
 
 
@@ -214,7 +218,7 @@ def render_config(cfg: Any, header: str = "") -> str:
               "# source states one), then `key = value  # type; default`. A key whose value is none is",
               "# commented out (TOML has no null). Change a value with `--set key.sub=value` or in a TOML",
               "# file given to `rnnkit train`.", ""]
-    lines += _table(cfg, "", task)
+    lines += _table(cfg, "", task, defaults=type(cfg)())
     return "\n".join(lines).rstrip() + "\n"
 
 
