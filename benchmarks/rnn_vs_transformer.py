@@ -469,11 +469,20 @@ def record(a: argparse.Namespace) -> None:
                          f"{100 * r['acc']:.1f}% | {r['seconds']:.0f} |" for r in s["rows"]))
         if name == "adding":
             plots.append("../benchmarks/results/rnn_vs_transformer/adding.png")
+        if any(r["cell"].endswith("+chrono") for r in s["rows"]):
+            notes[-1] += ("\n\n`cell+chrono`: the same cell with chrono initialisation of its gate biases "
+                          "(`model.chrono_init = T`, `rnnkit.nn.chrono`; Tallec & Ollivier 2018).")
         top = max(x["T"] for x in s["rows"])
         for r in s["rows"]:
             if r["T"] == top and r["mode"] == "steps":
                 rows.append({"metric": f"{r['cell']} T={r['T']} MSE ({r['steps']} steps, lr {r['lr']:g})",
                              "value": round(r["mse"], 4), "split": "adding"})
+    if (s := load("adding-long")) is not None:  # the second target: a min cell solves T=1000 where the RNN fails
+        top = max(r["T"] for r in s["rows"])
+        longest = [r for r in s["rows"] if r["T"] == top and r["mode"] == "steps"]
+        solved = any(r["cell"].startswith(("mingru", "minlstm")) and r["mse"] < 0.01 for r in longest)
+        rnn_fails = any(r["cell"] == "rnn" and r["mse"] >= 0.01 for r in longest)
+        met = (met is not False) and top >= 1000 and solved and rnn_fails
     if (s := load("streaming")) is not None:
         notes.append("**Streaming: one more token after N tokens of context** (batch 1):\n\n| model | N | ms per token | "
                      "state MiB |\n|---|---:|---:|---:|\n" + "\n".join(
