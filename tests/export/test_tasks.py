@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 import torch
 
@@ -18,41 +17,10 @@ from rnnkit.cli.main import main
 from rnnkit.errors import ConfigError
 from seqtask_helpers import one_torch_thread  # noqa: F401 (autouse fixture)
 from seqtask_helpers import numeric_classes, sentiment_rows
-
-TOL = 1e-5
-FAST = {"train.max_steps": 2, "train.device": "cpu", "model.hidden_size": 9}
-
-
-def _same_rows(a, b, tol=1e-5):
-    assert len(a) == len(b)
-    for x, y in zip(a, b):
-        assert x.keys() == y.keys()
-        for k in x:
-            if isinstance(x[k], float):
-                assert x[k] == pytest.approx(y[k], abs=tol), k
-            else:
-                assert x[k] == y[k], k
-
-
-def _both(run, tmp_path, name):
-    onnx_dir = run.export(tmp_path / f"{name}-onnx", format="onnx")
-    ts_dir = run.export(tmp_path / f"{name}-ts", format="torchscript")
-    return onnx_dir, ts_dir
-
-
-def _check_graph(folder_onnx, folder_ts, graph, feeds: dict[str, torch.Tensor], expected: list[torch.Tensor]):
-    manifest = json.loads((folder_onnx / "manifest.json").read_text())
-    spec = manifest["graphs"][graph]
-    assert [i["name"] for i in spec["inputs"]] == list(feeds)
-    sess = ort.InferenceSession(str(folder_onnx / spec["file"]))
-    got = sess.run(None, {k: v.numpy() for k, v in feeds.items()})
-    ts = torch.jit.load(str(folder_ts / f"{graph}.pt"))
-    with torch.no_grad():
-        got_ts = ts(*feeds.values())
-    got_ts = got_ts if isinstance(got_ts, tuple) else (got_ts,)
-    for g, t, e in zip(got, got_ts, expected):
-        np.testing.assert_allclose(g, e.detach().numpy(), atol=TOL, rtol=0)
-        np.testing.assert_allclose(t.numpy(), e.detach().numpy(), atol=TOL, rtol=0)
+from export_helpers import FAST, TOL
+from export_helpers import both as _both
+from export_helpers import check_graph as _check_graph
+from export_helpers import same_rows as _same_rows
 
 
 @pytest.fixture(scope="module")

@@ -92,6 +92,7 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
     from rnnkit.models.language_model import LanguageModel
     from rnnkit.models.sequence_classifier import PooledSequenceModel
 
+    from rnnkit.nn.min_rnn import MinRecurrent
     from rnnkit.nn.recurrent import Recurrent
 
     name = task.name
@@ -110,9 +111,10 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
                           "Python (rnnkit.load). Transformer classify, regress, forecast, tag and lm runs export")
     rnn = getattr(model, "rnn", None) or getattr(getattr(model, "encoder", None), "rnn", None) \
         or getattr(model, "decoder", None)
-    if rnn is not None and not isinstance(rnn, Recurrent):
-        raise ConfigError(f"rnnkit export handles RNN/LSTM/GRU (Recurrent) layers; this model's recurrent "
-                          f"layer is a {type(rnn).__name__}, which has no export path yet")
+    if rnn is not None and not isinstance(rnn, (Recurrent, MinRecurrent)):
+        raise ConfigError(f"rnnkit export handles rnn/lstm/gru (Recurrent) and mingru/minlstm (MinRecurrent) "
+                          f"layers; this model's recurrent layer is a {type(rnn).__name__}, which has no export "
+                          "path yet")
     _refuse_tokenizer_files(task)
     if name in ("classify", "regress", "forecast"):
         if isinstance(model, FeedForward):

@@ -1,13 +1,22 @@
-"""ONNX translation of ``rnnkit::recurrent_layer`` (see :mod:`rnnkit.nn.segments`): one ONNX
+"""ONNX translations of rnnkit's custom ops.
+
+``rnnkit::recurrent_layer`` (see :mod:`rnnkit.nn.segments`): one ONNX
 ``LSTM`` / ``GRU`` / ``RNN`` node per layer with ``sequence_lens``, so the lengths mask inside
 the graph and the reverse direction reads each sequence reversed within its own length (no
 sort, no loop). Weights keep torch's layout in the graph and are reordered to ONNX's gate
 order (LSTM ``i f g o`` → ``i o f c``, GRU ``r z n`` → ``z r h``) by slices that the exporter's
 optimizer folds into the initializers.
+
+``rnnkit::min_scan`` (see :mod:`rnnkit.nn.min_export`, minGRU / minLSTM): the linear recurrence
+``h_t = a_t h_{t-1} + b_t`` as one ONNX ``Scan`` over the time axis (any T), its body one
+``Mul`` and one ``Add``; the gates and the lengths mask are ordinary nodes around it. It is an
+onnxscript function (the converter builds the ``Scan`` body graph), inlined by the exporter.
 """
 
 from __future__ import annotations
 
+import onnxscript
+from onnxscript import FLOAT
 from onnxscript import opset18 as op
 
 # torch gate blocks → ONNX gate order
@@ -58,9 +67,28 @@ def recurrent_layer(x, lengths, h0, c0, weights, mode: str, bidirectional: bool,
     return Y, Y_h, Y_c
 
 
+_RNNKIT = onnxscript.values.Opset("rnnkit", 1)
+
+
+@onnxscript.script(_RNNKIT, default_opset=op)
+def min_scan(a: FLOAT, b: FLOAT, h0: FLOAT) -> FLOAT:
+    """a, b (B, T, H), h0 (B, H) -> h (B, T, H): ``h_t = a_t * h_{t-1} + b_t``, scanned over axis 1."""
+
+    @onnxscript.graph()
+    def step(h, a_t, b_t):
+        h_new = op.Add(op.Mul(a_t, h), b_t)
+        out = op.Identity(h_new)
+        return h_new, out
+
+    h_last, hs = op.Scan(h0, a, b, body=step, num_scan_inputs=2, scan_input_axes=[1, 1], scan_output_axes=[1])
+    return hs
+
+
 def translation_table() -> dict:
     import torch
 
-    import rnnkit.nn.segments  # noqa: F401  (registers the op)
+    import rnnkit.nn.min_export  # noqa: F401  (registers rnnkit::min_scan)
+    import rnnkit.nn.segments  # noqa: F401  (registers rnnkit::recurrent_layer)
 
-    return {torch.ops.rnnkit.recurrent_layer.default: recurrent_layer}
+    return {torch.ops.rnnkit.recurrent_layer.default: recurrent_layer,
+            torch.ops.rnnkit.min_scan.default: min_scan}

@@ -56,7 +56,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.errors import BackendError, ConfigError
-from rnnkit.nn import native
+from rnnkit.nn import min_export, native
 from rnnkit.nn.chrono import check_chrono, chrono_bias
 from rnnkit.nn.min_native import KERNEL, MinNativeScan, native_ready
 from rnnkit.nn.sequence import length_mask, reverse_index, reverse_time
@@ -337,8 +337,14 @@ class MinRecurrent(nn.Module):
         return hs.masked_fill(~mask.unsqueeze(-1), 0.0), last
 
     # ------------------------------------------------------------------ the stack
+    #: run the export-safe path (:func:`rnnkit.nn.min_export.run_export_safe`: the recurrence as the
+    #: ``rnnkit::min_scan`` op) even in eager mode; taken anyway while ONNX export / jit trace captures
+    export_safe: bool = False
+
     def forward(self, x: Tensor, state: Tensor | None = None, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``(output (B, T, dirs*H), h_n (L*dirs, B, H))``; output 0 at padded steps."""
+        if self.export_safe or min_export.capturing():
+            return min_export.run_export_safe(self, x, state, lengths)
         weight0 = self.weight_l0
         check_input(x if self.batch_first or not isinstance(x, Tensor) or x.dim() != 3 else x.transpose(0, 1),
                     self.input_size, weight0.dtype)
