@@ -34,6 +34,13 @@ def main() -> int:
     assert rows[0]["label"] in ("pos", "neg"), rows
     for name in ("report.md", "report.html", "report.json", "model.safetensors"):
         assert (out / name).is_file(), name
+    # the minGRU kernel's C source ships in the wheel and compiles from there (or says why not)
+    assert (package / "nn/kernels/min_recurrence.c").is_file(), "nn/kernels/min_recurrence.c is missing from the wheel"
+    from rnnkit.nn import MinRecurrent, native
+
+    layer = MinRecurrent("mingru", 3, 4)
+    print(f"minGRU path: {layer.path_for(10)} ({native.unavailable('min_recurrence') or 'compiled kernel loaded'})")
+    assert layer(__import__("torch").randn(2, 10, 3))[0].shape == (2, 10, 4)
     print(f"rnnkit {rnnkit.__version__} from {package}: config, fit, predict and reports work "
           f"(val accuracy {run.result.val_metrics['accuracy']:.2f})")
     return 0
