@@ -139,8 +139,8 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
         return {"model": EmissionsGraph(model)}
     raise ConfigError(f"rnnkit export does not handle {name!r} runs with {type(model).__name__} yet "
                       "(exportable: classify, regress, forecast (rnn, feedforward and transformer), lm (rnn and "
-                      "transformer), tag (rnn and transformer), seq2seq, generate; "
-                      "see docs/architecture.md)")
+                      "transformer), tag (rnn and transformer), seq2seq, generate, where rnn is any cell: rnn, lstm, "
+                      "gru, mingru, minlstm; see docs/architecture.md)")
 
 
 def _export_onnx(graph: Graph, example: tuple, path: Path, opset: int) -> None:

@@ -6,8 +6,10 @@
   dynamic int8 RNN). The quantized recurrent layers take no ``lengths``: the graph runs them
   over the padded batch and masks the outputs, so padded steps are zero but a padded
   sequence's final state is taken after the padding — give int8 graphs equal-length batches
-  (or batch 1) when the state matters.
-* ONNX: onnxruntime's ``quantize_dynamic`` on the exported file (MatMul/Gemm/LSTM/GRU weights).
+  (or batch 1) when the state matters. A minGRU/minLSTM layer (:class:`~rnnkit.nn.MinRecurrent`)
+  is kept as it is, in float (its gate weights are not ``nn.Linear`` modules); the rest is quantized.
+* ONNX: onnxruntime's ``quantize_dynamic`` on the exported file (MatMul/Gemm/LSTM/GRU weights;
+  a min cell's gate MatMuls included).
 """
 
 from __future__ import annotations
