@@ -34,6 +34,9 @@ Two paths that agree (tested forward and backward in float64):
 * ``"sequential"`` (streaming, generation): the plain loop ``h = a * h + b``, one step at a
   time. ``backend="auto"`` takes it for one-step calls (``stream()``), the native kernel for
   longer CPU calls in float32/float64 when it is built, and the scan otherwise (GPU included).
+* export (``rnnkit export``: ONNX, TorchScript): while a graph is captured, or with
+  ``export_safe = True``, :mod:`rnnkit.nn.min_export` runs the same numbers with the recurrence as
+  one ``rnnkit::min_scan`` op per layer and direction (an ONNX ``Scan``, a scripted loop), any T.
 
 Lengths: the recurrence is causal, so padded steps (at the end) never reach a real step; the
 output is zeroed there and the final state is taken at each sequence's own last step, so a
