@@ -18,13 +18,20 @@ shows before and after side by side:
 * ``fast``  — input feeding off: one fused decoder call over all target steps, attention
   for all steps at once, the output layer once;
 * ``fast+adaptive`` — as ``fast`` with ``model.softmax = "adaptive"`` (fra-eng shape only:
-  the char vocabulary is too small for clusters).
+  the char vocabulary is too small for clusters);
+* ``fast+bf16``, ``fast+adaptive+bf16`` — the same under bf16 autocast, as ``train.precision =
+  "bf16"`` runs it (fp32 master weights; bf16 GEMMs and fused LSTM kernels where the CPU has
+  AVX512_BF16/AMX).
 
     python benchmarks/seq2seq_speed.py                       # both shapes, all variants
     python benchmarks/seq2seq_speed.py --shapes char --steps 10 --variants feed,fast
 
 The batches are random ids with random lengths (seeded): throughput does not depend on
-what the ids are. One thread: the time is the thread's CPU time (the work of the step, not
+what the ids are, but it does depend on how many distinct source lengths a batch holds (the
+encoder's fused kernel runs once per distinct length on CPU, ``rnnkit.nn.segments``). By
+default every batch mixes all lengths; ``--bucketed`` draws them as the task's training loader
+does (``BucketBatchSampler``: pools of 100 batches sorted by source length), which is what a
+recipe's training steps see. One thread: the time is the thread's CPU time (the work of the step, not
 the load of a shared machine); more threads: wall time. Printed: median seconds per step over ``--steps`` timed steps (after
 ``--warmup``), steps/s, target tokens/s (real tokens, padding excluded) and the speed-up
 over ``before`` of the same shape.
@@ -47,19 +54,20 @@ SHAPES = {
     "fra-eng": dict(vocab=8000, words=(3, 10), model=dict(embedding_dim=128, hidden_size=256, dropout=0.2)),
     "char": dict(vocab=60, words=(3, 20), model=dict(embedding_dim=64, hidden_size=256, dropout=0.0)),
 }
-VARIANTS = ("before", "feed", "fast", "fast+adaptive")
+VARIANTS = ("before", "feed", "fast", "fast+adaptive", "fast+bf16", "fast+adaptive+bf16")
 
 
 def variant_config(variant: str) -> dict:
     cfg = dict(input_feeding=variant in ("before", "feed"))
-    if variant.endswith("+adaptive"):
+    if "+adaptive" in variant:
         cfg["softmax"] = "adaptive"
     return cfg
 
 
-def random_batch(gen: torch.Generator, batch: int, vocab: int, words: tuple[int, int]) -> Batch:
+def random_batch(gen: torch.Generator, batch: int, vocab: int, words: tuple[int, int],
+                 src_len: torch.Tensor | None = None) -> Batch:
     lo, hi = words
-    src_len = torch.randint(lo, hi + 1, (batch,), generator=gen)
+    src_len = torch.randint(lo, hi + 1, (batch,), generator=gen) if src_len is None else src_len
     tgt_len = torch.randint(lo, hi + 1, (batch,), generator=gen) + 2  # bos ... eos
     src = torch.randint(1, vocab, (batch, int(src_len.max())), generator=gen)
     src = src.masked_fill(torch.arange(src.shape[1]) >= src_len.unsqueeze(1), 0)
@@ -70,13 +78,25 @@ def random_batch(gen: torch.Generator, batch: int, vocab: int, words: tuple[int,
     return Batch(src, src_len, tgt, tgt_len)
 
 
+def bucketed_batches(gen: torch.Generator, n: int, batch: int, vocab: int, words: tuple[int, int],
+                     pool_size: int = 100) -> list[Batch]:
+    """``n`` batches as the task's training loader draws them (``rnnkit.data.BucketBatchSampler``,
+    pool_size 100): a pool of ``batch * pool_size`` source lengths sorted, cut into batches, ``n``
+    of those batches taken at random; so a batch's sources have one or two lengths, not all of them."""
+    lo, hi = words
+    pool = torch.randint(lo, hi + 1, (batch * pool_size,), generator=gen).sort().values.view(pool_size, batch)
+    picks = torch.randperm(pool_size, generator=gen)[:n]
+    return [random_batch(gen, batch, vocab, words, src_len=pool[int(i)][torch.randperm(batch, generator=gen)])
+            for i in picks]
+
+
 def clock() -> float:
     """CPU seconds of this thread: with one torch thread all the step's work runs here, so a shared
     machine's load does not inflate the figure (wall time with more threads)."""
     return time.thread_time() if torch.get_num_threads() == 1 else time.perf_counter()
 
 
-def measure(shape: str, variant: str, batch: int, steps: int, warmup: int, seed: int) -> dict:
+def measure(shape: str, variant: str, batch: int, steps: int, warmup: int, seed: int, bucketed: bool = False) -> dict:
     spec = SHAPES[shape]
     torch.manual_seed(seed)
     vocab = Vocab([f"t{i}" for i in range(spec["vocab"] - 4)])  # pad unk bos eos + ordinary tokens
@@ -91,7 +111,8 @@ def measure(shape: str, variant: str, batch: int, steps: int, warmup: int, seed:
     objective = Seq2SeqObjective(vocab, DecodeConfig(), sample=0)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(seed)
-    batches = [random_batch(gen, batch, spec["vocab"], spec["words"]) for _ in range(8)]
+    batches = (bucketed_batches(gen, 8, batch, spec["vocab"], spec["words"]) if bucketed else
+               [random_batch(gen, batch, spec["vocab"], spec["words"]) for _ in range(8)])
     times, tokens = [], []
     for i in range(warmup + steps):
         b = batches[i % len(batches)]
@@ -104,7 +125,8 @@ def measure(shape: str, variant: str, batch: int, steps: int, warmup: int, seed:
             loss = torch.nn.functional.cross_entropy(logits[real].float(), tgt_out[real])
             logits.detach().argmax(-1)  # its token accuracy
         else:
-            loss = objective(model, b, None).loss
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=variant.endswith("+bf16")):
+                loss = objective(model, b, None).loss  # +bf16: as train.precision = "bf16" (fp32 master weights)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -124,18 +146,22 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--bucketed", action="store_true",
+                   help="batches as the training loader buckets them (sources of one or two lengths per batch) "
+                        "instead of uniformly random lengths")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), batch {args.batch}, "
           f"median of {args.steps} steps after {args.warmup} warm-up; "
+          f"{'length-bucketed batches' if args.bucketed else 'random lengths in every batch'}; "
           f"{'thread CPU time' if args.threads == 1 else 'wall time'} per step")
     print(f"{'shape':8} {'variant':14} {'s/step':>8} {'steps/s':>8} {'tgt tok/s':>10} {'vs before':>9}")
     for shape in args.shapes.split(","):
         base = None
         for variant in args.variants.split(","):
-            if variant.endswith("+adaptive") and shape == "char":
+            if "+adaptive" in variant and shape == "char":
                 continue
-            r = measure(shape, variant, args.batch, args.steps, args.warmup, args.seed)
+            r = measure(shape, variant, args.batch, args.steps, args.warmup, args.seed, args.bucketed)
             if "skipped" in r:
                 print(f"{shape:8} {variant:14} skipped: {r['skipped']}")
                 continue
