@@ -12,6 +12,8 @@ one-to-many         ConditionalGenerator     :mod:`rnnkit.models.conditional`
 encoder-decoder     Seq2Seq                  :mod:`rnnkit.models.seq2seq`
 transformer         TransformerClassifier,   :mod:`rnnkit.models.transformer`
 baseline            TransformerRegressor
+one-to-many         TransformerGenerator     :mod:`rnnkit.models.transformer_generator`
+(transformer)
 ==================  =======================  ==========================================
 
 Every model: ``Model(config)`` / ``Model(**fields)`` / ``Model.from_config(cfg_or_dict)``,
@@ -43,6 +45,7 @@ from rnnkit.models.transformer import (
     TransformerRegressor,
     TransformerRegressorConfig,
 )
+from rnnkit.models.transformer_generator import TransformerGenerator, TransformerGeneratorConfig
 
 __all__ = [
     "Model",
@@ -65,6 +68,8 @@ __all__ = [
     "LanguageModelConfig",
     "ConditionalGenerator",
     "ConditionalGeneratorConfig",
+    "TransformerGenerator",
+    "TransformerGeneratorConfig",
     "Seq2Seq",
     "Seq2SeqConfig",
     "Seq2SeqOutput",

@@ -214,10 +214,12 @@ class TransformerEncoder(nn.Module):
         if offset + T > self.max_positions and self.position_embedding is not None:
             raise ShapeError(f"positions='learned' covers at most max_positions={self.max_positions} steps; "
                              f"got position {offset + T - 1} (use positions='sinusoidal' or a larger max_positions)")
-        pos = torch.arange(offset, offset + T, device=x.device)
-        pe = self.position_embedding(pos) if self.position_embedding is not None else \
-            sinusoidal_positions(pos, self.d_model, x.dtype)
-        return self.drop(x + pe)
+        return self.drop(x + self.position_encoding(torch.arange(offset, offset + T, device=x.device), x.dtype))
+
+    def position_encoding(self, pos: Tensor, dtype: torch.dtype) -> Tensor:
+        """(T,) positions -> (T, d): the learned table's rows or the sinusoids (no bound check)."""
+        return self.position_embedding(pos) if self.position_embedding is not None else \
+            sinusoidal_positions(pos, self.d_model, dtype)
 
     def forward(self, inputs: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
         self.check(inputs)
@@ -414,15 +416,21 @@ class TransformerLanguageModel(Model):
             if state is not None and bool((lengths < T).any()):
                 raise ShapeError("a carried state needs full chunks (lengths == T): padded keys would stay in the cache")
         offset, caches = (0, None) if state is None else (int(state[0]), state[1])
+        return self._decode(self.decoder.embed(ids, offset), offset, caches)
+
+    def _decode(self, x: Tensor, offset: int, caches: Any) -> tuple[Tensor, Any]:
+        """Embedded steps x (B, T, d) at positions offset … offset+T-1, after the cached ones,
+        through the causal blocks -> (logits (B, T, V), (position, caches cut by :meth:`window`))."""
         dec = self.decoder
-        x = dec.embed(ids, offset)
         new_caches = []
         for i, block in enumerate(dec.blocks):
             x, (k, v) = block(x, None, True, None if caches is None else caches[i])
-            keep = self._config.context_size
-            new_caches.append((k[:, :, -keep:], v[:, :, -keep:]))
-        logits = self.output(dec.norm(x))
-        return logits, (torch.tensor(offset + T), tuple(new_caches))
+            new_caches.append((self.window(k), self.window(v)))
+        return self.output(dec.norm(x)), (torch.tensor(offset + x.shape[1]), tuple(new_caches))
+
+    def window(self, cache: Tensor) -> Tensor:
+        """The cached keys or values a carried state keeps, (B, h, S, d/h): the last ``context_size``."""
+        return cache[:, :, -self._config.context_size:]
 
     def stream(self, ids: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         """One step (ids (B,) -> logits (B, V)) or a chunk ((B, Tc) -> (B, Tc, V)) with the carried cache."""
