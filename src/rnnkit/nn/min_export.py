@@ -31,7 +31,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rnnkit.nn.sequence import reverse_time
 from rnnkit.nn.validation import check_input, check_lengths, check_state
 
 __all__ = ["capturing", "run_export_safe", "min_scan"]
@@ -136,21 +135,4 @@ def run_export_safe(rec, x: Tensor, state: Tensor | None, lengths) -> tuple[Tens
         live = live2.unsqueeze(-1)
         if rec.bidirectional:
             rev = torch.where(live2, lens - 1 - steps, steps)  # rnnkit.nn.sequence.reverse_index
-    finals = []
-    layer_in = x
-    for layer in range(rec.num_layers):
-        outs = []
-        for d in range(rec.num_directions):
-            k = layer * rec.num_directions + d
-            inp = layer_in if d == 0 else reverse_time(layer_in, rev)
-            y, h_last = _layer(rec, inp, state[k], layer, d, live)
-            outs.append(y if d == 0 else reverse_time(y, rev))
-            finals.append(h_last)
-        layer_in = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
-        if rec.dropout and rec.training and layer < rec.num_layers - 1:
-            layer_in = F.dropout(layer_in, rec.dropout, training=True)
-    output = layer_in.to(x.dtype)
-    h_n = torch.stack(finals, dim=0).to(x.dtype)
-    if not rec.batch_first:
-        output = output.transpose(0, 1)
-    return output, h_n
+    return rec.run_stack(x, state, rev, lambda inp, h0, layer, d: _layer(rec, inp, h0, layer, d, live))

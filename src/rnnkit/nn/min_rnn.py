@@ -52,7 +52,7 @@ for the reverse direction; gate order ``z | h`` (minGRU) and ``f | i | h`` (minL
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Callable, Literal
 
 import torch
 import torch.nn.functional as F
@@ -372,14 +372,22 @@ class MinRecurrent(nn.Module):
                 state = state.to(x.dtype)
             check_state(state, expected, False, x)
         path = self.path_for(T, x)
+        return self.run_stack(x, state, rev, lambda inp, h0, layer, d: self._layer(
+            inp, h0, *self.layer_weights(layer, d), path, mask, lengths))
+
+    def run_stack(self, x: Tensor, state: Tensor, rev: Tensor | None,
+                  layer_fn: Callable[[Tensor, Tensor, int, int], tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
+        """Layers and directions over the checked, batch-first ``x``: ``layer_fn(inp, h0, layer,
+        direction) -> (y, h_last)`` runs one; the reverse direction reads ``x`` reversed by ``rev``
+        (within each length); dropout between layers. Returns ``(output, h_n)`` in ``x``'s layout
+        (the training paths and the export path, :mod:`rnnkit.nn.min_export`, share it)."""
         finals = []
         layer_in = x
         for layer in range(self.num_layers):
             outs = []
             for d in range(self.num_directions):
-                k = layer * self.num_directions + d
                 inp = layer_in if d == 0 else reverse_time(layer_in, rev)
-                y, h_last = self._layer(inp, state[k], *self.layer_weights(layer, d), path, mask, lengths)
+                y, h_last = layer_fn(inp, state[layer * self.num_directions + d], layer, d)
                 outs.append(y if d == 0 else reverse_time(y, rev))
                 finals.append(h_last)
             layer_in = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
