@@ -15,8 +15,8 @@ from torch import nn
 from rnnkit.errors import ConfigError
 from rnnkit.export.graphs import (
     EmissionsGraph, FeedForwardGraph, GeneratorConditionGraph, GeneratorStepGraph, Graph, LMSequenceGraph, LMStepGraph, ManyToOneGraph, Seq2SeqDecoderStepGraph,
-    Seq2SeqEncoderGraph, TransformerEmissionsGraph, TransformerLMSequenceGraph, TransformerLMStepGraph,
-    TransformerManyToOneGraph,
+    Seq2SeqEncoderGraph, TransformerEmissionsGraph, TransformerGeneratorConditionGraph, TransformerGeneratorStepGraph,
+    TransformerLMSequenceGraph, TransformerLMStepGraph, TransformerManyToOneGraph,
 )
 
 FORMATS = ("onnx", "torchscript")
@@ -61,9 +61,9 @@ def _output_axes(graph: Graph) -> dict[str, dict[int, str]]:
     for name in graph.outputs:
         if name in ("h_n", "c_n"):
             axes[name] = {1: "batch"}
-        elif name in ("keys_n", "values_n"):
+        elif name in ("keys_n", "values_n", "keys", "values"):
             axes[name] = {1: "batch", 3: "past"}
-        elif name == "position_n":
+        elif name in ("position_n", "position"):
             axes[name] = {}
         elif name in ("logits", "emissions") and isinstance(graph, (LMSequenceGraph, TransformerLMSequenceGraph,
                                                                      EmissionsGraph)):
@@ -96,7 +96,11 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
     from rnnkit.nn.recurrent import Recurrent
 
     name = task.name
-    if type(model).__module__ == "rnnkit.models.transformer":
+    if type(model).__module__ == "rnnkit.models.transformer_generator":
+        if name == "generate":
+            _refuse_tokenizer_files(task)
+            return {"condition": TransformerGeneratorConditionGraph(model), "step": TransformerGeneratorStepGraph(model)}
+    if type(model).__module__ in ("rnnkit.models.transformer", "rnnkit.models.transformer_generator"):
         from rnnkit.models.transformer import TransformerLanguageModel, TransformerPooledModel, TransformerTagger
 
         if name in ("classify", "regress", "forecast") and isinstance(model, TransformerPooledModel):
@@ -108,7 +112,7 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
             return {"sequence": TransformerLMSequenceGraph(model), "step": TransformerLMStepGraph(model)}
         raise ConfigError(f"rnnkit export does not handle model.kind = 'transformer' for {name!r} runs "
                           f"({type(model).__name__}) yet; export a kind = 'rnn' run, or serve this one from "
-                          "Python (rnnkit.load). Transformer classify, regress, forecast, tag and lm runs export")
+                          "Python (rnnkit.load). Transformer classify, regress, forecast, tag, lm and generate runs export")
     rnn = getattr(model, "rnn", None) or getattr(getattr(model, "encoder", None), "rnn", None) \
         or getattr(model, "decoder", None)
     if rnn is not None and not isinstance(rnn, (Recurrent, MinRecurrent)):
@@ -139,7 +143,7 @@ def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
         return {"model": EmissionsGraph(model)}
     raise ConfigError(f"rnnkit export does not handle {name!r} runs with {type(model).__name__} yet "
                       "(exportable: classify, regress, forecast (rnn, feedforward and transformer), lm (rnn and "
-                      "transformer), tag (rnn and transformer), seq2seq, generate, where rnn is any cell: rnn, lstm, "
+                      "transformer), tag (rnn and transformer), seq2seq, generate (rnn and transformer), where rnn is any cell: rnn, lstm, "
                       "gru, mingru, minlstm; see docs/architecture.md)")
 
 
@@ -205,6 +209,8 @@ def _model_info(model: nn.Module) -> dict[str, Any]:
                          "positions": cfg.positions,
                          "max_positions": cfg.max_positions if cfg.positions == "learned" else None,
                          "state_shape": ["num_layers", "batch", cfg.num_heads, "past", cfg.d_model // cfg.num_heads]}
+        if hasattr(model, "prefix"):  # the conditional generator: steps before the text (its condition token)
+            info["cache"]["prefix"] = model.prefix
     elif rnn is not None:
         info["recurrent"] = {"cell": rnn.cell, "hidden_size": rnn.hidden_size, "num_layers": rnn.num_layers,
                              "bidirectional": rnn.bidirectional,

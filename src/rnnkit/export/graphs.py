@@ -18,7 +18,7 @@ from rnnkit.models.sequence_classifier import PooledSequenceModel
 
 __all__ = ["Graph", "ManyToOneGraph", "FeedForwardGraph", "LMSequenceGraph", "LMStepGraph", "EmissionsGraph",
            "TransformerManyToOneGraph", "TransformerEmissionsGraph", "TransformerLMSequenceGraph",
-           "TransformerLMStepGraph"]
+           "TransformerLMStepGraph", "TransformerGeneratorConditionGraph", "TransformerGeneratorStepGraph"]
 
 
 class Graph(nn.Module):
@@ -463,28 +463,35 @@ class _TransformerLMGraph(Graph):
         super().__init__()
         self.model = model
 
-    def _run(self, ids: Tensor, lengths: Tensor | None, position: Tensor, keys: Tensor, values: Tensor):
+    def _run(self, ids: Tensor, lengths: Tensor | None, position: Tensor, keys: Tensor | None,
+             values: Tensor | None, extra: Tensor | None = None):
         """``TransformerLanguageModel.forward(ids, state)`` without the eager checks; with
         ``lengths``, keys past each row's length are masked (no real step sees them: attention
-        is causal) and the returned cache is meaningful for full rows only, as in the model."""
-        from rnnkit.models.transformer import sinusoidal_positions
-
+        is causal) and the returned cache is meaningful for full rows only, as in the model.
+        ``extra`` (B, d) is added to every step's input (the conditional generator's condition)."""
         dec = self.model.decoder
         x = dec.embedding(ids)
-        T, P = x.shape[1], keys.shape[3]
-        pos = position + torch.arange(T, device=x.device)
-        x = x + (dec.position_embedding(pos) if dec.position_embedding is not None else
-                 sinusoidal_positions(pos, dec.d_model, x.dtype))
+        T = x.shape[1]
+        x = x + dec.position_encoding(position + torch.arange(T, device=x.device), x.dtype)
+        if extra is not None:
+            x = x + extra.unsqueeze(1)
+        return self._blocks(x, lengths, position, keys, values)
+
+    def _blocks(self, x: Tensor, lengths: Tensor | None, position: Tensor, keys: Tensor | None,
+                values: Tensor | None):
+        """Embedded steps x (B, T, d) through the causal blocks after the cache (``keys`` None: no
+        cache) -> (logits, position + T, keys, values), each cache cut by the model's ``window``."""
+        dec, T = self.model.decoder, x.shape[1]
+        P = 0 if keys is None else keys.shape[3]
         key_mask = None
         if lengths is not None:
             live = torch.arange(P + T, device=x.device).unsqueeze(0) < (lengths + P).unsqueeze(1)  # (B, S)
             key_mask = live.unsqueeze(1).unsqueeze(1)  # (B, 1, 1, S)
-        keep = self.model._config.context_size
         ks, vs = [], []
         for i, block in enumerate(dec.blocks):
-            x, (k, v) = block(x, key_mask, True, (keys[i], values[i]))
-            ks.append(k[:, :, -keep:])
-            vs.append(v[:, :, -keep:])
+            x, (k, v) = block(x, key_mask, True, None if keys is None else (keys[i], values[i]))
+            ks.append(self.model.window(k))
+            vs.append(self.model.window(v))
         return self.model.output(dec.norm(x)), position + T, torch.stack(ks), torch.stack(vs)
 
     def zero_state(self, batch: int, past: int = 0) -> tuple[Tensor, ...]:
@@ -537,3 +544,62 @@ class TransformerLMStepGraph(_TransformerLMGraph):
 
     def dynamic(self):
         return {"ids": {0: "batch"}, **self.dynamic_state()}
+
+
+# ----------------------------------------------------------------------------- transformer conditional generator
+class TransformerGeneratorConditionGraph(_TransformerLMGraph):
+    """``(condition (B,) label ids or (B, condition_size) vectors) -> (cond (B, condition_dim),
+    position, keys, values)``: :class:`GeneratorConditionGraph` for
+    :class:`~rnnkit.models.TransformerGenerator`: the embedded condition and the state every text
+    starts from, the condition token's cache (``past`` = 1, ``position`` 1) in modes init/both, an
+    empty cache (``past`` = 0, ``position`` 0) in mode input."""
+
+    inputs = ("condition",)
+    outputs = ("cond", *_TransformerLMGraph.state_in)
+
+    def forward(self, condition: Tensor):
+        m = self.model
+        cond = m.condition_embedding(condition)
+        zero = torch.zeros((), dtype=torch.int64, device=cond.device)
+        if m.prefix:
+            x = m.condition_token(cond).unsqueeze(1) + m.decoder.position_encoding(zero.view(1), cond.dtype)
+            _, position, keys, values = self._blocks(x, None, zero, None, None)
+            return cond, position, keys, values
+        cfg = m._config
+        empty = cond.new_zeros((cfg.num_layers, cond.shape[0], cfg.num_heads, 0, cfg.d_model // cfg.num_heads))
+        return cond, zero, empty, empty.clone()
+
+    def example(self, batch: int, steps: int):
+        return GeneratorConditionGraph.example(self, batch, steps)
+
+    def dynamic(self):
+        return {"condition": {0: "batch"}}
+
+
+class TransformerGeneratorStepGraph(_TransformerLMGraph):
+    """``(ids (B,)[, cond (B, condition_dim)], position, keys, values) -> (logits (B, V),
+    position_n, keys_n, values_n)``: one token of :class:`~rnnkit.models.TransformerGenerator`
+    attending to the cache (``cond`` is an input unless ``condition_mode = "init"``)."""
+
+    outputs = ("logits", *_TransformerLMGraph.state_out)
+    vararg_from = 1
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model)
+        self.uses_cond = model.condition_input is not None
+        self.inputs = ("ids", *(("cond",) if self.uses_cond else ()), *self.state_in)
+
+    def forward(self, ids: Tensor, *rest: Tensor):
+        m = self.model
+        extra = m.condition_input(rest[0]) if self.uses_cond else None
+        position, keys, values = rest[1:] if self.uses_cond else rest
+        logits, *state = self._run(ids.unsqueeze(1), None, position, keys, values, extra)
+        return (logits.squeeze(1), *state)
+
+    def example(self, batch: int, steps: int):
+        cfg = self.model._config
+        cond = (torch.randn(batch, cfg.condition_dim),) if self.uses_cond else ()
+        return (torch.randint(0, cfg.vocab_size, (batch,)), *cond, *self._example_state(batch))
+
+    def dynamic(self):
+        return {"ids": {0: "batch"}, "cond": {0: "batch"}, **self.dynamic_state()}

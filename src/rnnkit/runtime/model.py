@@ -513,6 +513,9 @@ class GeneratorModel(RuntimeModel):
         self.vocab, self.level, self.lower = _text.Vocab(a["vocab"]), a["level"], bool(a.get("lower"))
         self.labels = a.get("labels")
         self.step_inputs = [i["name"] for i in self.manifest["graphs"]["step"]["inputs"]]
+        # the transformer: learned positions end at max_positions, counting its condition token (prefix)
+        cache = self.manifest.get("model", {}).get("cache") or {}
+        self.max_positions, self.prefix = cache.get("max_positions"), int(cache.get("prefix", 0))
 
     def condition_array(self, condition: Any) -> np.ndarray:
         if self.labels is not None:
@@ -552,6 +555,14 @@ class GeneratorModel(RuntimeModel):
         cut = self.data.get("max_len")
         tokens = tok(prime)[: None if cut is None else cut + 1] if prime else []
         ids = [self.vocab.bos_id, *self.vocab.encode(tokens).tolist()]
+        if not isinstance(length, int) or length < 1:
+            raise RuntimeError_(f"length must be a positive integer; got {length!r}")
+        last_position = self.prefix + len(ids) + length - 2  # the last token drawn is not fed back
+        if self.max_positions is not None and last_position >= self.max_positions:
+            raise RuntimeError_(f"positions='learned' covers at most max_positions={self.max_positions} positions "
+                                f"per text; this one would reach position {last_position} (counting from 0, the "
+                                f"condition token included; the model refuses rather than crop): use a shorter "
+                                "prime/length, or train with positions='sinusoidal' or a larger max_positions")
         B = len(cond)
         uses_cond = "cond" in self.step_inputs
 

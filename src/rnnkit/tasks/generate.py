@@ -1,6 +1,9 @@
 """Task ``generate``: one-to-many — a label or a feature vector in, a text out.
 
-A :class:`rnnkit.models.ConditionalGenerator` learns to write the text of each row of a
+A :class:`rnnkit.models.ConditionalGenerator` (``[model] kind = "rnn"``) or
+:class:`rnnkit.models.TransformerGenerator` (``kind = "transformer"``: the causal decoder-only
+transformer, the condition as a token before the text and/or added to every token's input)
+learns to write the text of each row of a
 CSV/TSV/JSONL table (``data.text_column``) given its condition: a label
 (``data.condition_column``, e.g. a review's sentiment) or, with
 ``data.condition_columns``, a vector of numbers. The built-in ``data.dataset = "imdb"``
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Literal, Optional, Sequence
+from typing import Any, Callable, Literal, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -29,7 +32,8 @@ from rnnkit.data import SequenceDataset, Vocab, get_tokenizer
 from rnnkit.data.sources import load_imdb, read_table
 from rnnkit.data.sources.containers import encode_labels, label_names
 from rnnkit.errors import CheckpointError, ConfigError, DataError
-from rnnkit.models import ConditionalGenerator, ConditionalGeneratorConfig
+from rnnkit.models import (ConditionalGenerator, ConditionalGeneratorConfig, TransformerGenerator,
+                           TransformerGeneratorConfig)
 from rnnkit.tasks.base import DataSection, Examples, Task, TaskConfig
 from rnnkit.tasks.lm import LMArtifacts, LMGenerate, TokenObjective, row_scores, score_row, text_artifacts, token_nll
 from rnnkit.tasks.registry import register
@@ -94,7 +98,8 @@ class GenerateDefaults(LMGenerate):
 class GenerateConfig(TaskConfig):
     task: str = "generate"
     data: GenerateData = field(default_factory=GenerateData)
-    model: ConditionalGeneratorConfig = field(default_factory=ConditionalGeneratorConfig)
+    model: Union[ConditionalGeneratorConfig, TransformerGeneratorConfig] = field(
+        default_factory=ConditionalGeneratorConfig)
     generate: GenerateDefaults = field(default_factory=GenerateDefaults)
 
 
@@ -257,11 +262,12 @@ class GenerateTask(Task):
                 "conditions": ", ".join(a.labels) if a.labels is not None else f"vector of {a.columns}"}
 
     # ------------------------------------------------------------- model
-    def build_model(self) -> ConditionalGenerator:
+    def build_model(self) -> ConditionalGenerator | TransformerGenerator:
         a = self.artifacts
-        return ConditionalGenerator(self.config.model.replace(
+        m = self.config.model.replace(
             vocab_size=len(a.vocab), condition="label" if a.labels is not None else "vector",
-            condition_size=a.condition_size, bos_id=a.vocab.bos_id))
+            condition_size=a.condition_size, bos_id=a.vocab.bos_id)
+        return TransformerGenerator(m) if isinstance(m, TransformerGeneratorConfig) else ConditionalGenerator(m)
 
     def objective(self, *, final: bool = True) -> TokenObjective:
         return TokenObjective(condition=True)
@@ -295,7 +301,7 @@ class GenerateTask(Task):
             raise DataError(f"{what} must be {a.condition_size} numbers for columns {a.columns}; got {len(values)}")
         return torch.tensor([values], dtype=torch.float32)
 
-    def generate(self, model: ConditionalGenerator, condition: Any = None, prime: str | None = None,
+    def generate(self, model: ConditionalGenerator | TransformerGenerator, condition: Any = None, prime: str | None = None,
                  length: int | None = None, temperature: float | None = None, top_k: int | None = None,
                  top_p: float | None = None, seed: int | None = None, guidance: float | None = None,
                  away_from: Any = None, on_text: Callable[[str], None] | None = None) -> str:
