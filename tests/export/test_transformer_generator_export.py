@@ -35,7 +35,7 @@ def _flat(state) -> list[torch.Tensor]:
     return [position, torch.stack([k for k, _ in caches]), torch.stack([v for _, v in caches])]
 
 
-@pytest.mark.parametrize("mode,positions", [("both", "learned"), ("input", "sinusoidal")])
+@pytest.mark.parametrize("mode,positions", [("init", "learned"), ("input", "sinusoidal")])
 def test_transformer_generator_run_export_and_runtime(tmp_path, mode, positions):
     texts, labels = _texts()
     run = rnnkit.fit("generate", texts, labels, out=tmp_path / "run", settings={
@@ -48,7 +48,7 @@ def test_transformer_generator_run_export_and_runtime(tmp_path, mode, positions)
     onnx_dir, ts_dir = _both(run, tmp_path, "tgen")
     manifest = json.loads((onnx_dir / "manifest.json").read_text())
     step_in = [i["name"] for i in manifest["graphs"]["step"]["inputs"]]
-    assert step_in == ["ids", "cond", "position", "keys", "values"]
+    assert step_in == ["ids", *(["cond"] if mode != "init" else []), "position", "keys", "values"]
     assert manifest["model"]["cache"]["prefix"] == m.prefix
     cond_ids = torch.tensor([0, 1, 1])
     with torch.no_grad():
@@ -62,7 +62,8 @@ def test_transformer_generator_run_export_and_runtime(tmp_path, mode, positions)
         _check_graph(onnx_dir, ts_dir, "condition", {"condition": cond_ids}, [cond, *start])
         ids = torch.tensor([3, 4, 5])
         logits, new = m.stream(ids, cond_ids, state)
-        _check_graph(onnx_dir, ts_dir, "step", dict(zip(step_in, [ids, cond, *start])), [logits, *_flat(new)])
+        feeds = [ids, *([cond] if mode != "init" else []), *start]
+        _check_graph(onnx_dir, ts_dir, "step", dict(zip(step_in, feeds)), [logits, *_flat(new)])
     model = rt.load(onnx_dir)
     for condition, guidance in (("pos", 0.0), ("neg", 1.5)):
         want = run.generate(condition=condition, length=7, temperature=0, guidance=guidance)
