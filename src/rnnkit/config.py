@@ -49,6 +49,7 @@ __all__ = [
     "dump_config",
     "describe_type",
     "union_kinds",
+    "field_default",
     "freeze",
     "is_frozen",
 ]
@@ -357,12 +358,18 @@ def _set_path(obj: Any, parts: list[str], raw: str, full_key: str) -> Any:
         prefix = full_key[: len(full_key) - len(".".join(parts[1:]))].rstrip(".")
         if len(parts) == 1:
             new = _parse_text(raw, hints[head], full_key)
-        elif parts[1:] == ["kind"] and union_kinds(hints[head]):  # another kind of table: keep the keys it shares
+        elif parts[1:] == ["kind"] and union_kinds(hints[head]):
+            # another kind of table: keep the shared keys that were set (differ from the old kind's
+            # defaults); the others take the new kind's defaults (a transformer's num_layers default,
+            # not the RNN's)
             kinds = union_kinds(hints[head])
             if raw not in kinds:
                 raise ConfigError(f"{full_key} must be one of {', '.join(map(repr, kinds))}; got {raw!r}")
             shared = {f.name for f in dataclasses.fields(kinds[raw])}
-            kept = {k: v for k, v in _shallow_dict(getattr(obj, head)).items() if k in shared and k != "kind"}
+            old = getattr(obj, head)
+            old_defaults = {f.name: field_default(f) for f in dataclasses.fields(old)}
+            kept = {k: v for k, v in _shallow_dict(old).items()
+                    if k in shared and k != "kind" and not _same(v, old_defaults.get(k, dataclasses.MISSING))}
             new = from_dict(kinds[raw], {"kind": raw, **to_dict_shallow(kept)}, _prefix=head)
         else:
             current = getattr(obj, head)
@@ -391,6 +398,22 @@ def _infer_text(raw: str) -> Any:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         return raw
+
+
+def field_default(f: dataclasses.Field) -> Any:
+    """A dataclass field's default value (its factory called), or ``dataclasses.MISSING``."""
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
+
+
+def _same(value: Any, default: Any) -> bool:
+    """``value`` equals a field's default (lists and tuples compared as sequences)."""
+    if isinstance(value, (list, tuple)) and isinstance(default, (list, tuple)):
+        return list(value) == list(default)
+    return default is not dataclasses.MISSING and type(value) is type(default) and value == default
 
 
 def apply_overrides(cfg: T, overrides: Sequence[str]) -> T:

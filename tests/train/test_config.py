@@ -146,3 +146,14 @@ def test_forecast_weight_decay_default_survives_a_partial_optim_table():
     assert from_dict(Classify, {"task": "classify"}).train.optim.weight_decay == 0
     assert "weight_decay = 0.01  # float; default 0.01" in render_config(cfg)
     assert "weight_decay = 0.0  # float; default 0.0" in render_config(from_dict(Classify, {"task": "classify"}))
+
+
+def test_switching_kind_keeps_the_set_keys_and_takes_the_new_kinds_defaults():
+    from rnnkit.tasks import get_task
+
+    LM = get_task("lm").Config
+    cfg = apply_overrides(from_dict(LM, {"task": "lm"}), ["model.kind=transformer"])
+    assert cfg.model.num_layers == 2  # the transformer's default, not the RNN's 1
+    cfg = apply_overrides(from_dict(LM, {"task": "lm", "model": {"num_layers": 3, "dropout": 0.25}}),
+                          ["model.kind=transformer"])
+    assert (cfg.model.num_layers, cfg.model.dropout) == (3, 0.25)  # set by the user: kept

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import tomli_w
 
-from rnnkit.config import apply_overrides, describe_type, from_dict, union_kinds
+from rnnkit.config import apply_overrides, describe_type, field_default, from_dict, union_kinds
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.configs import raw_config
 from rnnkit.tasks.registry import get_task
@@ -126,14 +126,6 @@ def _toml_value(value: Any) -> str:
     return text.strip()[len("v = "):] if text.startswith("v = ") else text.strip()
 
 
-def _default(f: dataclasses.Field) -> Any:
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    if f.default_factory is not dataclasses.MISSING:
-        return f.default_factory()
-    return dataclasses.MISSING
-
-
 def _base_class(obj: Any) -> type:
     """The declared dataclass of ``obj`` (a frozen config is an instance of a generated subclass)."""
     return next(k for k in type(obj).__mro__ if "__dataclass_fields__" in k.__dict__)
@@ -144,7 +136,7 @@ def _key_lines(cls: type, obj: Any, name: str, tp: Any, f: dataclasses.Field, wh
     """``# meaning`` (the type when the source states none), then ``key = value  # type; default``;
     the default is the task's (``defaults``, the table in the task's default config) when known."""
     value = getattr(obj, name)
-    default = getattr(defaults, name) if defaults is not None else _default(f)
+    default = getattr(defaults, name) if defaults is not None else field_default(f)
     meaning = _FIXED_MEANINGS.get((where, name)) or meanings.get(name)
     notes = [describe_type(tp)]
     if default is not dataclasses.MISSING:
