@@ -270,19 +270,22 @@ def adding(a: argparse.Namespace) -> None:
     cells, lengths = a.adding_cells.split(","), [int(t) for t in a.adding_lengths.split(",")]
     lrs = {c: a.adding_lr for c in cells} | {k: float(v) for k, v in
                                              (kv.split("=") for kv in a.cell_lr.split(",") if kv)}
+    hiddens = {c: a.adding_hidden for c in cells} | {k: int(v) for k, v in
+                                                     (kv.split("=") for kv in a.cell_hidden.split(",") if kv)}
     modes = [("steps", a.adding_steps, a.adding_cap)] + ([("wall", None, a.adding_seconds)] if a.adding_seconds else [])
     rows = []
     for mode, steps, seconds in modes:
         budget = f"{steps} steps (at most {seconds:.0f} s)" if steps else f"{seconds:.0f} s of training"
         print(f"\n## 2. adding problem, equal {'steps' if steps else 'wall time'}: {budget} per run, batch {BATCH}, "
-              f"hidden {a.adding_hidden}, Adam (lr per cell: {lrs}), grad-clip 1.0; test set {TEST_SIZE}; "
+              f"hidden per cell {hiddens}, Adam (lr per cell: {lrs}), grad-clip 1.0; test set {TEST_SIZE}; "
               "the mean predictor scores MSE 0.167")
         print("\n| cell | T | steps | test MSE | accuracy (|err|<0.04) | training s |")
         print("|---|---:|---:|---:|---:|---:|")
         for T in lengths:
             test = adding_batch(TEST_SIZE, T, torch.Generator().manual_seed(10_000 + T))
             for cell in cells:
-                r = _train_adding(cell, T, a.adding_hidden, lrs[cell], steps, seconds, test)
+                r = _train_adding(cell, T, hiddens[cell], lrs[cell], steps, seconds, test)
+                r["hidden"] = hiddens[cell]
                 r["mode"] = mode
                 rows.append(r)
                 print(f"| {cell} | {T} | {r['steps']} | {r['mse']:.4f} | {100 * r['acc']:.1f}% | "
@@ -457,15 +460,17 @@ def record(a: argparse.Namespace) -> None:
             rows.append({"metric": "minGRU training throughput / fused LSTM's, T=1024 (target >= 5)",
                          "value": round(m1024[0]["x_lstm"], 2), "split": "speed"})
             met = m1024[0]["x_lstm"] >= 5
-    for name in ("adding", "adding-long"):
+    titles = {"adding": "Adding problem", "adding-long": "Adding problem, longer runs at the longest T",
+              "adding-matched": "Adding problem at T=1000, matched parameter counts (hidden sizes chosen so)"}
+    for name, what in titles.items():
         if (s := load(name)) is None:
             continue
-        what = "Adding problem" if name == "adding" else "Adding problem, longer runs at the longest T"
-        notes.append(f"**{what}** (`{name}.json`; batch 128, hidden 64, Adam, clip 1.0; the mean predictor scores "
+        notes.append(f"**{what}** (`{name}.json`; batch 128, Adam, clip 1.0; the mean predictor scores "
                      "MSE 0.167; solved = MSE < 0.01; an equal-steps run stops early at its time cap):\n\n"
-                     "| budget | cell | lr | T | steps | test MSE | accuracy | training s |\n"
-                     "|---|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(
-                         f"| equal {r['mode']} | {r['cell']} | {r['lr']:g} | {r['T']} | {r['steps']} | {r['mse']:.4f} | "
+                     "| budget | cell | hidden | parameters | lr | T | steps | test MSE | accuracy | training s |\n"
+                     "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(
+                         f"| equal {r['mode']} | {r['cell']} | {r.get('hidden', s['hidden'])} | {r['params']:,} | "
+                         f"{r['lr']:g} | {r['T']} | {r['steps']} | {r['mse']:.4f} | "
                          f"{100 * r['acc']:.1f}% | {r['seconds']:.0f} |" for r in s["rows"]))
         if name == "adding":
             plots.append("../benchmarks/results/rnn_vs_transformer/adding.png")
@@ -536,6 +541,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--adding-file", default="adding", help="the JSON's name (a longer run beside the main table)")
     p.add_argument("--adding-lr", type=float, default=5e-3, help="Adam lr (vanishing.py's)")
     p.add_argument("--cell-lr", default="", help="per-cell lr, e.g. mingru=1e-2,minlstm=1e-2")
+    p.add_argument("--cell-hidden", default="", help="per-cell hidden size (e.g. to match parameter counts: "
+                                                    "rnn=19,lstm=9,minlstm=45 against mingru's 64)")
     p.add_argument("--contexts", default="100,1000,3000,10000")
     p.add_argument("--new-tokens", type=int, default=50)
     p.add_argument("--which", default="shakespeare-char,imdb")
