@@ -28,6 +28,8 @@ draws the PNGs there from those files):
         --adding-cells rnn,lstm,lstm+chrono,mingru,mingru+chrono,minlstm,minlstm+chrono --adding-steps 1000 \
         --adding-cap 1500 --adding-seconds 0 \
         --cell-lr mingru=1e-2,mingru+chrono=1e-2,minlstm=1e-2,minlstm+chrono=1e-2   # about 30 min
+    python benchmarks/rnn_vs_transformer.py scaling --models lstm,mingru,mingru-scan --lengths 1024 \
+        --scaling-file scaling-paths --repeats 10                   # the compiled kernel vs the torch-ops scan
     python benchmarks/rnn_vs_transformer.py streaming
     python benchmarks/rnn_vs_transformer.py datasets --minutes 3
     python benchmarks/rnn_vs_transformer.py plot
@@ -92,10 +94,14 @@ class TransformerRegressor(nn.Module):
 
 
 def build(name: str, d_in: int, hidden: int, steps: int | None = None) -> nn.Module:
-    """``name``: a cell, ``cell-3L`` (three layers), ``cell+chrono`` (chrono initialisation for ``steps``) or
-    ``transformer``."""
+    """``name``: a cell, ``cell-3L`` (three layers), ``cell+chrono`` (chrono initialisation for ``steps``),
+    ``mingru-scan``/``minlstm-scan`` (the torch-ops scan, not the compiled kernel) or ``transformer``."""
     if name.endswith("+chrono"):
         return RecurrentRegressor(name[:-len("+chrono")], d_in, hidden, chrono_init=steps)
+    if name.endswith("-scan"):  # a min cell on the torch-ops blocked scan instead of the compiled kernel
+        model = RecurrentRegressor(name[:-len("-scan")], d_in, hidden)
+        model.rnn.backend = "scan"
+        return model
     if name == "transformer":  # ~ the LSTM's parameter count (see the printed counts)
         d = hidden // 2
         return TransformerRegressor(d_in, d, 4, 3 * d, 2)
@@ -228,7 +234,7 @@ def scaling(a: argparse.Namespace) -> None:
                   f"{mem:.1f} | {'-' if peak is None else f'{peak:.0f}'} |", flush=True)
             if ms / 1000 * 4 > a.row_budget:  # the next T (4x) would take too long
                 skip.add(n)
-    save("scaling", {"batch": a.batch, "input_size": a.input_size, "hidden": a.hidden, "rows": rows,
+    save(a.scaling_file, {"batch": a.batch, "input_size": a.input_size, "hidden": a.hidden, "rows": rows,
                      "params": {n: params(m) for n, m in models.items()}})
 
 
@@ -460,6 +466,11 @@ def record(a: argparse.Namespace) -> None:
             rows.append({"metric": "minGRU training throughput / fused LSTM's, T=1024 (target >= 5)",
                          "value": round(m1024[0]["x_lstm"], 2), "split": "speed"})
             met = m1024[0]["x_lstm"] >= 5
+    if (s := load("scaling-paths")) is not None:
+        notes.append("**minGRU's paths** (the compiled C kernel vs the torch-ops blocked scan, `mingru-scan`; "
+                     f"B={s['batch']}, D={s['input_size']}, hidden {s['hidden']}):\n\n| model | T | ms/step | × fused LSTM |"
+                     "\n|---|---:|---:|---:|\n" + "\n".join(
+                         f"| {r['model']} | {r['T']} | {r['ms']:.1f} | {r['x_lstm']:.2f} |" for r in s["rows"]))
     titles = {"adding": "Adding problem", "adding-long": "Adding problem, longer runs at the longest T",
               "adding-matched": "Adding problem at T=1000, matched parameter counts (hidden sizes chosen so)"}
     for name, what in titles.items():
@@ -530,6 +541,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--row-budget", type=float, default=20.0, help="seconds per (model, T) timing row")
     p.add_argument("--peak", action="store_true", help="also measure each step's peak memory (fresh processes)")
+    p.add_argument("--scaling-file", default="scaling",
+                   help="the JSON's name (e.g. a comparison of paths beside the main table)")
     p.add_argument("--adding-cells", default="rnn,lstm,mingru,minlstm,transformer",
                    help="cells; 'cell+chrono' for chrono initialisation (chrono_init = T)")
     p.add_argument("--adding-lengths", default="50,200,1000")
