@@ -88,3 +88,33 @@ def test_threads_split_the_batch_and_agree():
         torch.set_num_threads(before)
     torch.testing.assert_close(results[0][0], results[1][0], rtol=0, atol=0)
     torch.testing.assert_close(results[0][1], results[1][1], rtol=0, atol=0)
+
+
+def _child_run(queue):
+    torch.set_num_threads(2)
+    layer = MinRecurrent("mingru", 3, 4, backend="native")
+    out, _ = layer(torch.randn(4, 6, 3))
+    queue.put(tuple(out.shape))
+
+
+def test_a_forked_child_gets_its_own_threads():
+    """The batch-splitting thread pool made in the parent does not exist in a forked child (a
+    DataLoader worker, a DDP process): the child must build its own instead of waiting forever."""
+    import multiprocessing as mp
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        MinRecurrent("mingru", 3, 4, backend="native")(torch.randn(4, 6, 3))  # the parent's pool exists now
+    finally:
+        torch.set_num_threads(before)
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child_run, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive, "the forked child hung on the parent's thread pool"
+    assert queue.get(timeout=5) == (4, 6, 4)

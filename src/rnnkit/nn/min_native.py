@@ -13,6 +13,7 @@ torch thread the batch is split across that many threads (ctypes releases the GI
 from __future__ import annotations
 
 import ctypes
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
@@ -24,7 +25,7 @@ __all__ = ["MinNativeScan", "native_ready", "KERNEL"]
 
 KERNEL = "min_recurrence"
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
-_pools: dict[int, ThreadPoolExecutor] = {}
+_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
 
 
 def native_ready(x: Tensor) -> bool:
@@ -49,7 +50,8 @@ def _run(name: str, tensors: tuple[Tensor, ...], B: int, T: int, H: int) -> None
     if workers == 1:
         results = [fn(*ptrs, 0, B, T, H)]
     else:
-        pool = _pools.get(workers) or _pools.setdefault(workers, ThreadPoolExecutor(workers, "rnnkit-min"))
+        key = (os.getpid(), workers)  # a forked child (DataLoader workers, DDP) gets its own threads
+        pool = _pools.get(key) or _pools.setdefault(key, ThreadPoolExecutor(workers, "rnnkit-min"))
         results = list(pool.map(lambda i: fn(*ptrs, bounds[i], bounds[i + 1], T, H), range(workers)))
     if any(results):
         raise MemoryError(f"{name}: the kernel could not allocate its {2 * H}-number work buffer")
