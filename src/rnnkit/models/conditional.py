@@ -22,16 +22,19 @@ from torch import Tensor, nn
 
 from rnnkit.errors import ConfigError, ShapeError
 from rnnkit.models._checks import check_features, check_ids
+from rnnkit.models.config import ModelConfig
 from rnnkit.models.language_model import LanguageModelConfig, TokenGenerator
 
-__all__ = ["ConditionalGeneratorConfig", "ConditionalGenerator"]
+__all__ = ["ConditionFields", "ConditionalGeneratorConfig", "ConditionalGenerator"]
 
 
 @dataclasses.dataclass
-class ConditionalGeneratorConfig(LanguageModelConfig):
-    """Language-model fields plus the condition: ``condition`` (label or vector),
-    ``condition_size`` (number of labels or vector size), ``condition_dim`` (its embedding)
-    ``condition_mode`` (init, input or both) and ``bos_id`` (first input when no prompt)."""
+class ConditionFields(ModelConfig):
+    """The condition of a generator, shared by :class:`ConditionalGeneratorConfig` (RNN) and
+    :class:`~rnnkit.models.TransformerGeneratorConfig`: ``condition`` (label or vector),
+    ``condition_size`` (number of labels or vector size), ``condition_dim`` (its embedding),
+    ``condition_mode`` (init, input or both) and ``bos_id`` (first input when no prompt). Mixed in
+    before a language model's config, which supplies ``vocab_size``."""
 
     # what the text is written from: "label" (one of the training labels) or "vector" (numbers)
     condition: Literal["label", "vector"] = "label"
@@ -39,7 +42,7 @@ class ConditionalGeneratorConfig(LanguageModelConfig):
     condition_size: int = 2
     # size of the condition's embedding
     condition_dim: int = 16
-    # where the condition enters: "init" (the initial state), "input" (every step's input) or "both"
+    # where the condition enters: "init" (the starting state: an RNN's initial state, a transformer's condition token before the text), "input" (every step's input) or "both"
     condition_mode: Literal["init", "input", "both"] = "init"
     # id of the start token every generated text begins with
     bos_id: int = 0
@@ -55,6 +58,11 @@ class ConditionalGeneratorConfig(LanguageModelConfig):
                 f"{self._name('bos_id')} must lie in [0, {self.vocab_size}) because vocab_size={self.vocab_size}; "
                 f"got {self.bos_id!r}"
             )
+
+
+@dataclasses.dataclass
+class ConditionalGeneratorConfig(ConditionFields, LanguageModelConfig):
+    """Language-model fields plus the condition (:class:`ConditionFields`)."""
 
 
 class ConditionalGenerator(TokenGenerator):

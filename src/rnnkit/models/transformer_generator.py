@@ -22,13 +22,14 @@ contrastive ``guidance`` of :meth:`ConditionalGenerator.generate`.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Literal
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
 
 from rnnkit.errors import ConfigError, ShapeError
 from rnnkit.models._checks import check_features, check_ids, full_lengths
+from rnnkit.models.conditional import ConditionFields
 from rnnkit.models.decoding import check_sampling, generate_tokens, make_generator
 from rnnkit.models.transformer import TransformerLanguageModel, TransformerLanguageModelConfig
 
@@ -36,38 +37,17 @@ __all__ = ["TransformerGeneratorConfig", "TransformerGenerator"]
 
 
 @dataclasses.dataclass
-class TransformerGeneratorConfig(TransformerLanguageModelConfig):
-    """:class:`TransformerLanguageModelConfig` plus the condition (the fields of
-    :class:`ConditionalGeneratorConfig`): ``condition``, ``condition_size``, ``condition_dim``,
-    ``condition_mode`` (init: a condition token at position 0; input: added to every token's
-    input; both) and ``bos_id``."""
-
-    # what the text is written from: "label" (one of the training labels) or "vector" (numbers)
-    condition: Literal["label", "vector"] = "label"
-    # number of labels, or the length of the condition vector
-    condition_size: int = 2
-    # size of the condition's embedding (then projected to d_model)
-    condition_dim: int = 16
-    # where the condition enters: "init" (a condition token before the text, kept in the cache), "input" (added to every token's input) or "both"
-    condition_mode: Literal["init", "input", "both"] = "init"
-    # id of the start token every generated text begins with
-    bos_id: int = 0
+class TransformerGeneratorConfig(ConditionFields, TransformerLanguageModelConfig):
+    """:class:`TransformerLanguageModelConfig` plus the condition (:class:`ConditionFields`; the
+    condition embedding is projected to ``d_model``): ``condition_mode`` init puts a condition token
+    at position 0, input adds it to every token's input, both does both."""
 
     def validate(self) -> None:
         super().validate()
-        self._choice("condition", ("label", "vector"))
-        self._positive("condition_size")
-        self._positive("condition_dim")
-        self._choice("condition_mode", ("init", "input", "both"))
         if self.condition_mode != "input" and self.context_size < 2:
             raise ConfigError(f"{self._name('context_size')} must be >= 2 with condition_mode={self.condition_mode!r} "
                               f"(the cache keeps the condition token and at least one text token); "
                               f"got {self.context_size}")
-        if not isinstance(self.bos_id, int) or not 0 <= self.bos_id < self.vocab_size:
-            raise ConfigError(
-                f"{self._name('bos_id')} must lie in [0, {self.vocab_size}) because vocab_size={self.vocab_size}; "
-                f"got {self.bos_id!r}"
-            )
 
 
 class TransformerGenerator(TransformerLanguageModel):
