@@ -135,26 +135,19 @@ class Recurrent(nn.Module):
         if not self.bias or self.cell == "rnn":
             return
         H = self.hidden_size
+        keep = slice(H, 2 * H)  # lstm: f (gate order i, f, g, o); gru: z (order r, z, n; h = (1 - z) n + z h)
+        write = slice(0, H) if self.cell == "lstm" else None  # lstm: i
         with torch.no_grad():
-            for name in self._flat_weight_names:
-                if not name.startswith("bias_"):
-                    continue
-                b, from_input = getattr(self, name), name.startswith("bias_ih")
-                if self.chrono_init is None:
-                    if self.cell == "lstm":  # gate order i, f, g, o
-                        b[H:2 * H] = 1.0 if from_input else 0.0
-                    continue
-                # the recurrent biases of the gates set here are 0, so b_ih alone sets them
-                keep = slice(H, 2 * H)  # lstm: f (order i, f, g, o); gru: z (order r, z, n)
-                write = slice(0, H) if self.cell == "lstm" else None
-                if from_input:
-                    b[keep] = chrono_bias(H, self.chrono_init, b)
+            for layer in range(self.num_layers):
+                for d in range(self.num_directions):
+                    _, _, b_ih, b_hh = self.layer_weights(layer, d)
+                    if self.chrono_init is None:
+                        if self.cell == "lstm":
+                            b_ih[keep], b_hh[keep] = 1.0, 0.0
+                        continue
+                    b_ih[keep], b_hh[keep] = chrono_bias(H, self.chrono_init, b_ih), 0.0  # b_ih alone sets them
                     if write is not None:
-                        b[write] = -b[keep]
-                else:
-                    b[keep] = 0.0
-                    if write is not None:
-                        b[write] = 0.0
+                        b_ih[write], b_hh[write] = -b_ih[keep], 0.0
 
     def flat_weights(self) -> list[Tensor]:
         """Parameters in the order the fused kernels expect: per layer, per direction, w_ih, w_hh, b_ih, b_hh."""
