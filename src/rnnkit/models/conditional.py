@@ -25,7 +25,7 @@ from rnnkit.models._checks import check_features, check_ids
 from rnnkit.models.config import ModelConfig
 from rnnkit.models.language_model import LanguageModelConfig, TokenGenerator
 
-__all__ = ["ConditionFields", "ConditionalGeneratorConfig", "ConditionalGenerator"]
+__all__ = ["ConditionFields", "Conditioned", "ConditionalGeneratorConfig", "ConditionalGenerator"]
 
 
 @dataclasses.dataclass
@@ -65,7 +65,43 @@ class ConditionalGeneratorConfig(ConditionFields, LanguageModelConfig):
     """Language-model fields plus the condition (:class:`ConditionFields`)."""
 
 
-class ConditionalGenerator(TokenGenerator):
+class Conditioned:
+    """What both generators (:class:`ConditionalGenerator`, :class:`~rnnkit.models.TransformerGenerator`)
+    share around ``forward(ids, condition, state)``: :meth:`stream`, the guidance conditions and
+    example inputs. Mixed in before the model's base class."""
+
+    def stream(self, ids: Tensor, condition: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """One step (ids (B,) -> logits (B, V)) or a chunk ((B, Tc) -> (B, Tc, V)) with the carried state."""
+        if isinstance(ids, Tensor) and ids.dim() == 1:
+            logits, state = self(ids.unsqueeze(1), condition, state)
+            return logits.squeeze(1), state
+        return self(ids, condition, state)
+
+    @staticmethod
+    def _guided(condition: Tensor, guidance: float, away_from: Tensor | None) -> Tensor:
+        """The conditions generation runs: ``condition``, then ``away_from`` below it when ``guidance`` > 0."""
+        if not guidance >= 0:
+            raise ConfigError(f"guidance must be >= 0 (0: none); got {guidance!r}")
+        if not guidance:
+            return condition
+        if away_from is None:
+            raise ConfigError(f"guidance={guidance} needs away_from, the conditions to steer away from; got None")
+        if away_from.shape != condition.shape:
+            raise ShapeError(f"away_from must have the shape of condition {tuple(condition.shape)}; "
+                             f"got {tuple(away_from.shape)}")
+        return torch.cat([condition, away_from])
+
+    def _example(self, batch_size: int, steps: int) -> tuple[tuple, dict]:
+        cfg = self._config
+        ids = torch.randint(0, cfg.vocab_size, (batch_size, steps))
+        if cfg.condition == "label":
+            cond = torch.randint(0, cfg.condition_size, (batch_size,))
+        else:
+            cond = torch.randn(batch_size, cfg.condition_size)
+        return (ids, cond), {}
+
+
+class ConditionalGenerator(Conditioned, TokenGenerator):
     """``forward(ids (B, T), condition, state=None, lengths=None) -> (logits (B, T, V), state)``.
 
     With ``state=None`` the initial state comes from the condition (modes init/both)
@@ -119,13 +155,6 @@ class ConditionalGenerator(TokenGenerator):
         _, state, extra = self._start(condition, state)
         return self._run(ids, state, lengths, extra)
 
-    def stream(self, ids: Tensor, condition: Tensor, state: Any = None) -> tuple[Tensor, Any]:
-        """One step (ids (B,) -> logits (B, V)) or a chunk ((B, Tc) -> (B, Tc, V)) with the carried state."""
-        if isinstance(ids, Tensor) and ids.dim() == 1:
-            logits, state = self(ids.unsqueeze(1), condition, state)
-            return logits.squeeze(1), state
-        return self(ids, condition, state)
-
     def generate(
         self,
         condition: Tensor,
@@ -156,15 +185,8 @@ class ConditionalGenerator(TokenGenerator):
         prime_ids, prime_lengths = self._check_prime(prime_ids, prime_lengths)
         if prime_ids.shape[0] != B:
             raise ShapeError(f"prime_ids must have batch size {B} to match condition; got {tuple(prime_ids.shape)}")
-        if not guidance >= 0:
-            raise ConfigError(f"guidance must be >= 0 (0: none); got {guidance!r}")
+        condition = self._guided(condition, guidance, away_from)
         if guidance:
-            if away_from is None:
-                raise ConfigError(f"guidance={guidance} needs away_from, the conditions to steer away from; got None")
-            if away_from.shape != condition.shape:
-                raise ShapeError(f"away_from must have the shape of condition {tuple(condition.shape)}; "
-                                 f"got {tuple(away_from.shape)}")
-            condition = torch.cat([condition, away_from])
             prime_ids, prime_lengths = prime_ids.repeat(2, 1), prime_lengths.repeat(2)
         with torch.no_grad():
             _, state, extra = self._start(condition, None)
@@ -172,10 +194,4 @@ class ConditionalGenerator(TokenGenerator):
                               guidance, on_token)
 
     def example_inputs(self, batch_size: int = 2, steps: int = 6) -> tuple[tuple, dict]:
-        cfg = self._config
-        ids = torch.randint(0, cfg.vocab_size, (batch_size, steps))
-        if cfg.condition == "label":
-            cond = torch.randint(0, cfg.condition_size, (batch_size,))
-        else:
-            cond = torch.randn(batch_size, cfg.condition_size)
-        return (ids, cond), {}
+        return self._example(batch_size, steps)

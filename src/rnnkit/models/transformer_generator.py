@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from rnnkit.errors import ConfigError, ShapeError
 from rnnkit.models._checks import check_features, check_ids, full_lengths
-from rnnkit.models.conditional import ConditionFields
+from rnnkit.models.conditional import ConditionFields, Conditioned
 from rnnkit.models.decoding import check_sampling, generate_tokens, make_generator
 from rnnkit.models.transformer import TransformerLanguageModel, TransformerLanguageModelConfig
 
@@ -50,7 +50,7 @@ class TransformerGeneratorConfig(ConditionFields, TransformerLanguageModelConfig
                               f"got {self.context_size}")
 
 
-class TransformerGenerator(TransformerLanguageModel):
+class TransformerGenerator(Conditioned, TransformerLanguageModel):
     """``forward(ids (B, T), condition, state=None, lengths=None) -> (logits (B, T, V), state)``.
 
     With ``state=None`` the text starts from the condition (mode init/both: a cache holding the
@@ -127,13 +127,6 @@ class TransformerGenerator(TransformerLanguageModel):
         state, extra = self._start(condition, state)
         return self._run(ids, state, extra)
 
-    def stream(self, ids: Tensor, condition: Tensor, state: Any = None) -> tuple[Tensor, Any]:
-        """One step (ids (B,) -> logits (B, V)) or a chunk ((B, Tc) -> (B, Tc, V)) with the carried state."""
-        if isinstance(ids, Tensor) and ids.dim() == 1:
-            logits, state = self(ids.unsqueeze(1), condition, state)
-            return logits.squeeze(1), state
-        return self(ids, condition, state)
-
     @torch.no_grad()
     def generate(
         self,
@@ -169,15 +162,9 @@ class TransformerGenerator(TransformerLanguageModel):
                                                < prime_ids.shape[1]).any()):
             raise ShapeError(f"{type(self).__name__}.generate needs prompts of one length (prime_lengths all "
                              f"{prime_ids.shape[1]}); got {prime_lengths.tolist()}: generate each prompt alone")
-        if not guidance >= 0:
-            raise ConfigError(f"guidance must be >= 0 (0: none); got {guidance!r}")
+        condition = self._guided(condition, guidance, away_from)
         if guidance:
-            if away_from is None:
-                raise ConfigError(f"guidance={guidance} needs away_from, the conditions to steer away from; got None")
-            if away_from.shape != condition.shape:
-                raise ShapeError(f"away_from must have the shape of condition {tuple(condition.shape)}; "
-                                 f"got {tuple(away_from.shape)}")
-            condition, prime_ids = torch.cat([condition, away_from]), prime_ids.repeat(2, 1)
+            prime_ids = prime_ids.repeat(2, 1)
 
         def guide(out: Tensor) -> Tensor:  # the wanted half steered away from the other half
             if not guidance:
@@ -201,10 +188,4 @@ class TransformerGenerator(TransformerLanguageModel):
             self.train(was_training)
 
     def example_inputs(self, batch_size: int = 2, steps: int = 6) -> tuple[tuple, dict]:
-        cfg = self._config
-        ids = torch.randint(0, cfg.vocab_size, (batch_size, min(steps, cfg.max_positions - self.prefix)))
-        if cfg.condition == "label":
-            cond = torch.randint(0, cfg.condition_size, (batch_size,))
-        else:
-            cond = torch.randn(batch_size, cfg.condition_size)
-        return (ids, cond), {}
+        return self._example(batch_size, min(steps, self._config.max_positions - self.prefix))
