@@ -118,3 +118,29 @@ def test_a_forked_child_gets_its_own_threads():
         child.kill()
     assert not alive, "the forked child hung on the parent's thread pool"
     assert queue.get(timeout=5) == (4, 6, 4)
+
+
+def test_rnn_step_kernel_falls_back_to_the_torch_loops_with_the_reason(fresh, monkeypatch):
+    """cpu_fused without its compiled loops (RNNKIT_NATIVE=0, or a torch build exporting no BLAS
+    GEMM) runs its torch-ops loops: same numbers, and why_not says why."""
+    from rnnkit.nn import Recurrent, cpu_native
+
+    torch.manual_seed(0)
+    rec = Recurrent("lstm", 3, 4, backend="cpu_fused")
+    x = torch.randn(2, 6, 3)
+    assert cpu_native.why_not(torch.float32) is None, cpu_native.why_not(torch.float32)
+    want = rec(x)[0]
+    monkeypatch.setenv("RNNKIT_NATIVE", "0")
+    native._libs.clear()
+    assert cpu_native.why_not(torch.float32) == "RNNKIT_NATIVE=0 turns the compiled kernels off"
+    assert not cpu_native.ready(x)
+    torch.testing.assert_close(rec(x)[0], want)
+    monkeypatch.delenv("RNNKIT_NATIVE")
+    native._libs.clear()
+    monkeypatch.setattr(cpu_native, "_gemm", None)
+    monkeypatch.setattr(cpu_native, "_gemm_reason", "this torch build exports no BLAS sgemm_/dgemm_ (test)")
+    assert "exports no BLAS sgemm_" in cpu_native.why_not(torch.float32)
+    torch.testing.assert_close(rec(x)[0], want)
+    assert cpu_native.why_not(torch.bfloat16) == "the compiled loops take float32/float64, not torch.bfloat16"
+    with pytest.raises(RuntimeError, match="the compiled RNN step kernel cannot run: this torch build exports"):
+        cpu_native.rnn_forward(torch.zeros(1, 1, 4), torch.zeros(4, 4), torch.zeros(2, 1, 4), [1], False)

@@ -1,6 +1,10 @@
 """Parity of the ``cpu_fused`` path (whole-sequence forward, hand-written backward):
 outputs, final states and every gradient equal torch.nn and the NumPy reference's BPTT,
-in float64 and float32, 1-3 layers, both directions, with and without lengths."""
+in float64 and float32, 1-3 layers, both directions, with and without lengths.
+
+Every test runs twice: with the time loops in the compiled kernel (``kernels/rnn_steps.c``
+through :mod:`rnnkit.nn.cpu_native`) and in torch ops (``cpu_fused.USE_NATIVE = False``, what
+runs where no compiler is present)."""
 
 from __future__ import annotations
 
@@ -10,10 +14,20 @@ import torch
 
 from rnnkit import reference as ref
 from rnnkit.errors import BackendError
-from rnnkit.nn import Recurrent
+from rnnkit.nn import Recurrent, cpu_fused, cpu_native
 from parity_utils import CELLS, D, H, TOL, TORCH_RNN, assert_same, loss_weights, make_inputs, run_with_grads
 
 IDS = ["rnn-tanh", "rnn-relu", "lstm", "gru"]
+
+
+@pytest.fixture(autouse=True, params=["native-loops", "torch-loops"])
+def loops(request, monkeypatch):
+    """Which time loops cpu_fused runs (the compiled ones where they can run at all)."""
+    native = request.param == "native-loops"
+    if native and (reason := cpu_native.why_not(torch.float32)) is not None:
+        pytest.skip(f"the compiled RNN step kernel cannot run here: {reason}")
+    monkeypatch.setattr(cpu_fused, "USE_NATIVE", native)
+    return request.param
 
 
 def build_pair(cell, nonlinearity, num_layers, bidirectional, dtype, bias=True):
@@ -127,14 +141,9 @@ def test_cpu_fused_two_graphs_alive_at_once(cell):
     assert alone  # the single runs above exercised the pool before the overlapping ones
 
 
-def test_cpu_fused_refuses_recurrent_dropout_and_second_backward():
+def test_cpu_fused_refuses_recurrent_dropout():
     with pytest.raises(BackendError, match="cpu_fused"):
         Recurrent("lstm", D, H, backend="cpu_fused", recurrent_dropout=0.2)
-    rec = Recurrent("gru", D, H, backend="cpu_fused")
-    out, _ = rec(torch.randn(2, 4, D))
-    out.sum().backward(retain_graph=True)
-    with pytest.raises(RuntimeError, match="one backward pass"):
-        out.sum().backward()
 
 
 def test_auto_keeps_torch_kernels():
@@ -144,3 +153,39 @@ def test_auto_keeps_torch_kernels():
         assert rec.path == "fused"
         with torch.autocast("cpu", dtype=torch.bfloat16):
             assert rec.path == "fused"
+
+
+@pytest.mark.parametrize("cell,nonlinearity", CELLS, ids=IDS)
+def test_native_loops_really_run(cell, nonlinearity, loops, monkeypatch):
+    """The compiled loops are taken for float32/float64 on the CPU (a spy counts the calls), and
+    not under bf16 autocast, whose bf16 GEMMs only the torch-ops loops run."""
+    calls = []
+    for name in ("rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward"):
+        real = getattr(cpu_native, name)
+        monkeypatch.setattr(cpu_native, name, lambda *a, _n=name, _real=real: (calls.append(_n), _real(*a))[1])
+    rec = Recurrent(cell, D, H, nonlinearity=nonlinearity, backend="cpu_fused")
+    out, _ = rec(torch.randn(3, 5, D), lengths=torch.tensor([5, 2, 4]))
+    out.sum().backward()
+    expected = [f"{cell}_forward", f"{cell}_backward"] if loops == "native-loops" else []
+    assert calls == expected
+    calls.clear()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        rec(torch.randn(3, 5, D))[0].float().sum().backward()
+    assert calls == []
+
+
+def test_second_backward_through_a_retained_graph(loops):
+    """The saved work buffers go back to the pool only when the graph is freed, so
+    ``retain_graph=True`` graphs can run backward again (gradients accumulate twice)."""
+    for cell in ("rnn", "lstm", "gru"):
+        rec = Recurrent(cell, D, H, num_layers=2, bidirectional=True, backend="cpu_fused").double()
+        x, state = make_inputs(cell, 2, True, torch.float64)
+        out, _ = rec(x, state)
+        out.sum().backward(retain_graph=True)
+        once = {n: p.grad.clone() for n, p in rec.named_parameters()}
+        rec(x, state)[0].sum().backward()  # another graph in between takes buffers from the pool
+        for p in rec.parameters():
+            p.grad = None
+        out.sum().backward()
+        for n, p in rec.named_parameters():
+            torch.testing.assert_close(p.grad, once[n], msg=n)

@@ -32,9 +32,13 @@ unrolled path) and double backward.
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from rnnkit.nn import cpu_native
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
@@ -80,9 +84,6 @@ class _Layer(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, *grads):
-        if ctx.released:  # its work buffers went back to the pool after the first backward
-            raise RuntimeError("backend='cpu_fused' supports one backward pass per forward (no retain_graph=True "
-                               "reuse); use backend='fused' for that")
         with torch.autocast(ctx.device_type, enabled=False):
             return _backward(ctx, *grads) + (None,) * 5
 
@@ -95,6 +96,7 @@ def _forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, cell, nonlinearity, batch_s
     gd = gemm_dtype if gemm_dtype is not None else x.dtype  # GEMM inputs
     mixed = gd != cd
     bs_list = batch_sizes if batch_sizes is not None else [B] * T
+    native = not mixed and _use_native(x)
     lstm, gru = cell == "lstm", cell == "gru"
     perm = inv = None
     if lstm:
@@ -129,7 +131,9 @@ def _forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, cell, nonlinearity, batch_s
         cs = _take((T + 1, B, H), cd, dev)
         cs[0] = c0
         tanh_c = _take((T, B, H), cd, dev)
-        for t in range(T):
+        if native:
+            cpu_native.lstm_forward(proj, wh, hs, cs, tanh_c, bs_list)
+        for t in range(0 if native else T):
             bs = bs_list[t]
             gates = proj[t, :bs]
             if mixed:
@@ -159,7 +163,11 @@ def _forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, cell, nonlinearity, batch_s
         if mixed:
             hsg[0] = h0
         hp = _take((T, B, G), cd, dev) if gru else None
-        for t in range(T):
+        if native and gru:
+            cpu_native.gru_forward(proj, wh, bhh, hs, hp, bs_list)
+        elif native:
+            cpu_native.rnn_forward(proj, wh, hs, bs_list, nonlinearity == "relu")
+        for t in range(0 if native else T):
             bs = bs_list[t]
             if gru:
                 hpt = hp[t, :bs]
@@ -195,18 +203,20 @@ def _forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, cell, nonlinearity, batch_s
             h_n = hsg[last, torch.arange(B, device=x.device)]
         result = (out, h_n)
     ctx.cfg = (cell, nonlinearity, bs_list, T, B, D, H, G, cd, gd, mixed, inv, b_ih is not None,
-               x.dtype, h0.dtype, w_ih.dtype, padded)
+               x.dtype, h0.dtype, w_ih.dtype, padded, native)
     ctx.device_type = x.device.type
-    ctx.pooled = pooled
-    ctx.released = False
-    if not any(ctx.needs_input_grad):  # no backward will come: recycle now
+    if any(ctx.needs_input_grad):
+        # the saved buffers go back to the pool when autograd frees this node (the graph is
+        # dropped), not after the backward pass: a retain_graph=True graph can run backward again
+        weakref.finalize(ctx, _give, *pooled)
+    else:  # no backward will come: recycle now
         _give(*pooled)
-        ctx.pooled = ()
     return result
 
 
 def _backward(ctx, g_out, g_hn, g_cn=None):
-    cell, nonlinearity, bs_list, T, B, D, H, G, cd, gd, mixed, inv, has_bias, x_dtype, h_dtype, w_dtype, padded = ctx.cfg
+    cell, nonlinearity, bs_list, T, B, D, H, G, cd, gd, mixed, inv, has_bias, x_dtype, h_dtype, w_dtype, padded, \
+        native = ctx.cfg
     dev = ctx.saved_tensors[0].device
     scratch: list[Tensor] = []
 
@@ -218,8 +228,33 @@ def _backward(ctx, g_out, g_hn, g_cn=None):
     lstm, gru = cell == "lstm", cell == "gru"
     need_x = ctx.needs_input_grad[0]
     Gh = g_hn.to(cd, copy=True) if g_hn is not None else torch.zeros(B, H, dtype=cd, device=ctx.saved_tensors[0].device)
-    g_out = None if g_out is None else g_out.to(cd)
-    if lstm:
+    g_out = None if g_out is None else g_out.to(cd).contiguous()
+    Gh = Gh.contiguous()
+    if lstm and native:
+        x2, wi, wh, hs, cs, tanh_c, act = ctx.saved_tensors
+        Gc = g_cn.to(cd).contiguous(memory_format=torch.contiguous_format).clone() if g_cn is not None \
+            else torch.zeros_like(Gh)
+        dpre = take((T, B, G), gd, zero=padded)
+        cpu_native.lstm_backward(wh, act, cs, tanh_c, g_out, Gh, Gc, dpre, bs_list)
+        d_in = d_rec = dpre
+        h_prev = hs[:-1]
+        dh0, dc0 = Gh, Gc
+    elif gru and native:
+        x2, wi, wh, hs, hsg, act, hp = ctx.saved_tensors
+        dxp = take((T, B, G), gd, zero=padded)
+        dhp = take((T, B, G), gd, zero=padded)
+        cpu_native.gru_backward(wh, act, hp, hs, g_out, Gh, dxp, dhp, bs_list)
+        d_in, d_rec = dxp, dhp
+        h_prev = hsg[:-1]
+        dh0, dc0 = Gh, None
+    elif native:
+        x2, wi, wh, hs, hsg, _, _ = ctx.saved_tensors
+        dpre = take((T, B, G), gd, zero=padded)
+        cpu_native.rnn_backward(wh, hs, g_out, Gh, dpre, bs_list, nonlinearity == "relu")
+        d_in = d_rec = dpre
+        h_prev = hsg[:-1]
+        dh0, dc0 = Gh, None
+    elif lstm:
         x2, wi, wh, hs, cs, tanh_c, act = ctx.saved_tensors
         Gc = g_cn.to(cd, copy=True) if g_cn is not None else torch.zeros_like(Gh)
         # step-independent factors, for all steps at once
@@ -323,10 +358,17 @@ def _backward(ctx, g_out, g_hn, g_cn=None):
             db_hh = db_ih if db_hh is None else db_hh.index_select(0, inv)
     dh0 = dh0.to(h_dtype)
     dc0 = None if dc0 is None else dc0.to(h_dtype)
-    _give(*ctx.pooled, *scratch)
-    ctx.pooled = ()
-    ctx.released = True
+    _give(*scratch)
     return dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh
+
+
+def _use_native(x: Tensor) -> bool:
+    """Whether this layer's time loops run in the compiled kernel (:mod:`rnnkit.nn.cpu_native`)."""
+    return USE_NATIVE and cpu_native.ready(x)
+
+
+#: set False to run the torch-ops loops even where the compiled kernel could (tests compare the two)
+USE_NATIVE = True
 
 
 def _time_reverse_index(lengths: Tensor | None, T: int, B: int, device) -> Tensor | None:
