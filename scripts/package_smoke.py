@@ -41,6 +41,17 @@ def main() -> int:
     layer = MinRecurrent("mingru", 3, 4)
     print(f"minGRU path: {layer.path_for(10)} ({native.unavailable('min_recurrence') or 'compiled kernel loaded'})")
     assert layer(__import__("torch").randn(2, 10, 3))[0].shape == (2, 10, 4)
+    # likewise the RNN/GRU step loops of cpu_fused (backend="auto" takes them for float32 training on the CPU)
+    assert (package / "nn/kernels/rnn_steps.c").is_file(), "nn/kernels/rnn_steps.c is missing from the wheel"
+    import torch
+
+    from rnnkit.nn import Recurrent, cpu_native
+
+    gru = Recurrent("gru", 3, 4)
+    print(f"GRU training path: {gru.path} ({cpu_native.why_not(torch.float32) or 'compiled loops loaded'})")
+    out, _ = gru(torch.randn(2, 10, 3))
+    out.sum().backward()
+    assert all(p.grad is not None for p in gru.parameters())
     print(f"rnnkit {rnnkit.__version__} from {package}: config, fit, predict and reports work "
           f"(val accuracy {run.result.val_metrics['accuracy']:.2f})")
     return 0

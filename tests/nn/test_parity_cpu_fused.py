@@ -146,13 +146,18 @@ def test_cpu_fused_refuses_recurrent_dropout():
         Recurrent("lstm", D, H, backend="cpu_fused", recurrent_dropout=0.2)
 
 
-def test_auto_keeps_torch_kernels():
-    """auto_path is "fused" everywhere: cpu_fused was measured slower or at parity (benchmarks/core_speed.py)."""
+def test_auto_routes_rnn_and_gru_training_to_the_compiled_loops(loops):
+    """auto takes cpu_fused where benchmarks/core_speed.py measured it faster (RNN and GRU, float32,
+    CPU, training, compiled loops available) and torch's kernels everywhere else."""
+    native = loops == "native-loops"
     for cell in ("rnn", "lstm", "gru"):
         rec = Recurrent(cell, D, H)
-        assert rec.path == "fused"
+        assert rec.path == ("cpu_fused" if native and cell != "lstm" else "fused")
+        with torch.no_grad():
+            assert rec.path == "fused"  # inference: not measured, torch's kernels
         with torch.autocast("cpu", dtype=torch.bfloat16):
             assert rec.path == "fused"
+        assert rec.double().path == "fused"
 
 
 @pytest.mark.parametrize("cell,nonlinearity", CELLS, ids=IDS)
@@ -189,3 +194,16 @@ def test_second_backward_through_a_retained_graph(loops):
         out.sum().backward()
         for n, p in rec.named_parameters():
             torch.testing.assert_close(p.grad, once[n], msg=n)
+
+
+@pytest.mark.parametrize("cell,nonlinearity", CELLS, ids=IDS)
+def test_saturated_gates_stay_finite(cell, nonlinearity, loops):
+    """Inputs of +-1e4 (word ids read as numbers, the imdb-int recipe) saturate every gate; the
+    compiled loops' exp must not overflow into inf and NaN under -ffast-math."""
+    ours, theirs = build_pair(cell, nonlinearity, 1, False, torch.float32)
+    _, state = make_inputs(cell, 1, False, torch.float32, batch=1, steps=4)
+    x = torch.tensor([[[1e4] * D, [-1e4] * D, [3e4] * D, [0.5] * D]])
+    got = run_with_grads(ours, x, state)
+    assert all(bool(torch.isfinite(v).all()) for v in got.values())
+    want = run_with_grads(theirs, x, state)
+    torch.testing.assert_close(got["output"], want["output"], rtol=1e-5, atol=1e-5)

@@ -1,4 +1,4 @@
-"""The ``cpu_fused`` path: a whole-sequence forward and a hand-written backward (BPTT) in torch ops.
+"""The ``cpu_fused`` path: a whole-sequence forward and a hand-written backward (BPTT).
 
 One :class:`torch.autograd.Function` per layer and direction runs what
 :mod:`rnnkit.reference` spells out in NumPy, arranged so that little but GEMMs is left:
@@ -6,14 +6,20 @@ One :class:`torch.autograd.Function` per layer and direction runs what
 forward
     the input projection of every step in one GEMM (``x W_ih^T + b``), then per step one
     GEMM ``h_{t-1} W_hh^T`` added into that step's slice, the gate nonlinearities applied
-    in place (LSTM gates are kept in the order i, f, o, g internally, so one ``sigmoid_``
-    and one ``tanh_`` cover them), and the state update in two or three ops.
+    in place (LSTM gates are kept in the order i, f, o, g internally), and the state update.
 backward
-    every factor of the gate derivatives that does not depend on the incoming gradient
-    is computed for all steps at once before the loop (a few large vectorised ops), so a
-    step is about five small elementwise ops and one GEMM ``dpre_t W_hh``; the weight
-    gradients, the bias gradients and ``dx`` are one large GEMM (or sum) each over all
-    steps after the loop.
+    per step the gate derivatives and one GEMM ``dpre_t W_hh``; the weight gradients, the
+    bias gradients and ``dx`` are one large GEMM (or sum) each over all steps after the loop.
+
+The time loops run in one of two ways, with the same numbers:
+
+* compiled (:mod:`rnnkit.nn.cpu_native`, ``kernels/rnn_steps.c``, float32/float64): one BLAS call
+  (the GEMM torch itself links) and one fused pass over the gates per step, no Python per step.
+  This is what makes the path faster than torch's oneDNN kernels for RNN and GRU, and why
+  ``backend="auto"`` picks it for them (:meth:`rnnkit.nn.Recurrent.auto_path`);
+* torch ops (no compiler, ``RNNKIT_NATIVE=0``, :data:`USE_NATIVE` False, or bf16 GEMMs): every
+  factor of the gate derivatives that does not depend on the incoming gradient is computed for
+  all steps at once before the loop, so a step is a few small elementwise ops and one GEMM.
 
 Precision: in float32/float64 everything runs in the input's dtype. Under CPU bf16
 autocast (or ``gemm_dtype=torch.bfloat16``) the GEMM inputs are bfloat16 (fp32
@@ -26,8 +32,10 @@ running at step t are a prefix of ``batch_sizes[t]`` rows, and every op of step 
 those rows only (packed-sequence semantics without packing). Finished sequences keep their
 state, padded outputs are zero, and their gradients are zero. The reverse direction reads
 each sequence reversed within its own length. Dropout between layers is ordinary autograd
-dropout. Not supported (and so never chosen for it): ``recurrent_dropout`` (use the
-unrolled path) and double backward.
+dropout. A graph kept with ``retain_graph=True`` can run backward again (the work buffers go
+back to the pool only when autograd frees the graph). Not supported (and so never chosen for
+it): ``recurrent_dropout`` (use the unrolled path) and double backward (``create_graph=True``
+through the recurrence: use ``backend="fused"`` or ``"unrolled"``).
 """
 
 from __future__ import annotations
@@ -96,7 +104,7 @@ def _forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, cell, nonlinearity, batch_s
     gd = gemm_dtype if gemm_dtype is not None else x.dtype  # GEMM inputs
     mixed = gd != cd
     bs_list = batch_sizes if batch_sizes is not None else [B] * T
-    native = not mixed and _use_native(x)
+    native = not mixed and native_loops_ready(x)
     lstm, gru = cell == "lstm", cell == "gru"
     perm = inv = None
     if lstm:
@@ -362,8 +370,9 @@ def _backward(ctx, g_out, g_hn, g_cn=None):
     return dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh
 
 
-def _use_native(x: Tensor) -> bool:
-    """Whether this layer's time loops run in the compiled kernel (:mod:`rnnkit.nn.cpu_native`)."""
+def native_loops_ready(x: Tensor) -> bool:
+    """Whether the time loops run in the compiled kernel (:mod:`rnnkit.nn.cpu_native`) for tensors
+    like ``x`` (float32/float64 on the CPU, kernel built, :data:`USE_NATIVE`)."""
     return USE_NATIVE and cpu_native.ready(x)
 
 

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from rnnkit.errors import BackendError, ConfigError
 from rnnkit.nn.chrono import check_chrono, chrono_bias
-from rnnkit.nn.cpu_fused import run_cpu_fused
+from rnnkit.nn.cpu_fused import native_loops_ready, run_cpu_fused
 from rnnkit.nn.fused import run_fused
 from rnnkit.nn.segments import export_mode, run_export_safe
 from rnnkit.nn.trace import Trace
@@ -46,9 +46,10 @@ class Recurrent(nn.Module):
             :class:`~rnnkit.errors.BackendError` for what they cannot run; ``"unrolled"``
             runs the cells in a Python loop (every variant, per-step traces);
             ``"cpu_fused"`` is rnnkit's own whole-sequence forward and hand-written
-            backward in torch ops (:mod:`rnnkit.nn.cpu_fused`; bf16 GEMMs with fp32
-            gate math under bf16 autocast); ``"auto"`` takes fused where it can (see
-            :meth:`auto_path`). :attr:`path` tells which runs.
+            backward (:mod:`rnnkit.nn.cpu_fused`: the time loops in a compiled C kernel
+            where a compiler is present, else in torch ops; bf16 GEMMs with fp32 gate math
+            under bf16 autocast); ``"auto"`` takes the fastest measured of these that can
+            run (see :meth:`auto_path`). :attr:`path` tells which runs.
         recurrent_dropout: variational dropout on the ``h`` that enters ``W_hh``, one
             mask per sequence (Gal & Ghahramani 2016); the fused kernels cannot do it.
         chrono_init: None, or the longest dependency expected in steps: LSTM/GRU keep-gate
@@ -202,10 +203,16 @@ class Recurrent(nn.Module):
         return self.auto_path()
 
     def auto_path(self) -> str:
-        """What ``backend="auto"`` runs (recurrent dropout aside). Always ``"fused"`` for now:
-        ``benchmarks/core_speed.py`` measured ``"cpu_fused"`` at parity (RNN, GRU in fp32) or
-        slower (LSTM; every cell under bf16 autocast) than torch's oneDNN kernels on CPU, so it
-        stays opt-in. This is the one place to route shapes to it if it gets faster."""
+        """What ``backend="auto"`` runs (recurrent dropout aside), as ``benchmarks/core_speed.py``
+        measured it (training steps, one CPU thread): ``"cpu_fused"`` for RNN and GRU stacks with
+        float32 weights on the CPU while gradients are recorded, when its compiled time loops can
+        run (:mod:`rnnkit.nn.cpu_native`): 1.1-3.8x torch's oneDNN kernels at every measured shape.
+        Everywhere else ``"fused"``: LSTM (oneDNN runs it near the GEMM rate; cpu_fused was 0.6-0.8x),
+        CUDA, bf16 autocast, inference, and machines without a C compiler."""
+        w = self.flat_weights()[0]
+        if (self.cell != "lstm" and w.device.type == "cpu" and w.dtype == torch.float32 and torch.is_grad_enabled()
+                and not torch.is_autocast_enabled("cpu") and native_loops_ready(w)):
+            return "cpu_fused"
         return "fused"
 
     def _prepare(self, x: Tensor, state, lengths):

@@ -25,13 +25,19 @@
 #include <math.h>
 #include <stddef.h>
 
+/* exp of an argument clamped below the type's overflow: -ffast-math assumes no infinities, and its
+ * vectorized reciprocal turns 1/(1 + inf) into NaN (a saturated gate, e.g. an input of 1e4) */
+#define EXP_MAX_f32 88.0f
+#define EXP_MAX_f64 708.0
+
 #define DEFINE_RNN_STEPS(T_, SUFFIX, EXP)                                                            \
     typedef void (*gemm_##SUFFIX##_t)(const char *, const char *, const int *, const int *,           \
                                        const int *, const T_ *, const T_ *, const int *, const T_ *,  \
                                        const int *, const T_ *, T_ *, const int *);                   \
                                                                                                       \
-    static inline T_ sigm_##SUFFIX(T_ x) { return (T_)1 / ((T_)1 + EXP(-x)); }                         \
-    static inline T_ tanh_##SUFFIX(T_ x) { return (T_)2 / ((T_)1 + EXP((T_)-2 * x)) - (T_)1; }         \
+    static inline T_ exp_##SUFFIX(T_ x) { return EXP(x < EXP_MAX_##SUFFIX ? x : EXP_MAX_##SUFFIX); }    \
+    static inline T_ sigm_##SUFFIX(T_ x) { return (T_)1 / ((T_)1 + exp_##SUFFIX(-x)); }                 \
+    static inline T_ tanh_##SUFFIX(T_ x) { return (T_)2 / ((T_)1 + exp_##SUFFIX((T_)-2 * x)) - (T_)1; } \
                                                                                                       \
     /* C (bs, G) = beta C + A (bs, H) W^T, W (G, H) row-major */                                      \
     static void gemm_awt_##SUFFIX(void *gemm, int bs, int G, int H, const T_ *A, const T_ *W, T_ beta, \
