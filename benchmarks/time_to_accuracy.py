@@ -1,8 +1,9 @@
 """Time to accuracy on MNIST rows: rnnkit's recipes against the courses' demo-style PyTorch loops.
 
-Each contender trains one after another on ONE torch thread; after every epoch its test
-accuracy (all 10,000 test images) is measured and logged against the wall seconds since
-its training started (the seconds spent on that test scoring are not counted).
+Each contender trains one after another on ONE torch thread; after every epoch (and, with
+``--checks-per-epoch K``, at K evenly spaced points of every epoch) its test accuracy (all
+10,000 test images) is measured and logged against the wall seconds since its training
+started (the seconds spent on that test scoring are not counted).
 
 Contenders, per demo:
 
@@ -22,13 +23,14 @@ with a callback that scores the test split at every epoch end. Their clock start
 their tensors built).
 
 Printed: for each demo, the demo's own final test accuracy and the seconds each contender
-needed to first reach it (looked at epoch ends only, so a contender that gets there
-mid-epoch is credited at the end of that epoch), with the speed-up over the demo; then a
-table of (seconds, test accuracy) after every epoch of every run.
+needed to first reach it (looked at only at the checks, so a contender that gets there
+between two checks is credited at the later one), with the speed-up over the demo; then a
+table of (seconds, test accuracy) at every epoch end of every run.
 
     python benchmarks/time_to_accuracy.py                                  # 60k images x 3 epochs (long)
     python benchmarks/time_to_accuracy.py --max-train 6000 --epochs 2      # a quick check
     python benchmarks/time_to_accuracy.py --only lstm --max-train 20000
+    python benchmarks/time_to_accuracy.py --checks-per-epoch 4           # finer crossing times
 """
 
 from __future__ import annotations
@@ -100,8 +102,16 @@ def demo_accuracy(model, x_test, y_test) -> float:
     return correct / len(x_test)
 
 
-def train_demo(kind: str, data, epochs: int, seed: int = 0) -> list[tuple[float, float]]:
-    """The demo loop; [(seconds since start, test accuracy)] after each epoch."""
+def check_steps(steps_per_epoch: int, checks_per_epoch: int) -> set[int]:
+    """The 1-based step numbers within an epoch after which the test split is scored (the
+    epoch's last step always among them)."""
+    k = max(1, min(checks_per_epoch, steps_per_epoch))
+    return {round(steps_per_epoch * (i + 1) / k) for i in range(k)}
+
+
+def train_demo(kind: str, data, epochs: int, checks_per_epoch: int = 1,
+               seed: int = 0) -> list[tuple[float, float, bool]]:
+    """The demo loop; [(seconds since start, test accuracy, at an epoch end)] at every check."""
     from torch.utils.data import DataLoader, TensorDataset
 
     torch.manual_seed(seed)
@@ -112,18 +122,19 @@ def train_demo(kind: str, data, epochs: int, seed: int = 0) -> list[tuple[float,
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     criterion = nn.CrossEntropyLoss()
     log, not_counted = [], 0.0
+    checks = check_steps(len(loader), checks_per_epoch)
     start = time.perf_counter()
     for _ in range(epochs):
         model.train()
-        for images, labels in loader:
+        for i, (images, labels) in enumerate(loader, 1):
             optimizer.zero_grad()
             loss = criterion(model(images), labels)
             loss.backward()
             optimizer.step()
-        t = time.perf_counter()
-        seconds = t - start - not_counted
-        log.append((seconds, demo_accuracy(model, x_test, y_test)))
-        not_counted += time.perf_counter() - t
+            if i in checks:
+                t = time.perf_counter()
+                log.append((t - start - not_counted, demo_accuracy(model, x_test, y_test), i == len(loader)))
+                not_counted += time.perf_counter() - t
     return log
 
 
@@ -133,16 +144,25 @@ def _callback_class():
     from rnnkit.train.callbacks import Callback
 
     class TestAccuracyLog(Callback):
-        """Scores the test images at every epoch end; records (training seconds, accuracy)."""
+        """Scores the test images at the checks within an epoch (``checks``: 1-based step numbers
+        within the epoch) and at every epoch end; records (training seconds, accuracy, epoch end)."""
 
-        def __init__(self, x_test: np.ndarray, y_test: np.ndarray) -> None:
+        def __init__(self, x_test: np.ndarray, y_test: np.ndarray, steps_per_epoch: int, checks: set[int]) -> None:
             self.x = torch.from_numpy(x_test)
             self.y = torch.from_numpy(y_test)
+            self.steps_per_epoch, self.checks = steps_per_epoch, checks - {steps_per_epoch}
             self.start = time.perf_counter()
             self.not_counted = 0.0
-            self.log: list[tuple[float, float]] = []
+            self.log: list[tuple[float, float, bool]] = []
+
+        def on_step_end(self, trainer, info) -> None:
+            if info.step - info.epoch * self.steps_per_epoch in self.checks:
+                self._score(trainer, False)
 
         def on_epoch_end(self, trainer, epoch: int, row: dict) -> None:
+            self._score(trainer, True)
+
+        def _score(self, trainer, epoch_end: bool) -> None:
             t = time.perf_counter()
             model = trainer.module
             was_training = model.training
@@ -154,23 +174,27 @@ def _callback_class():
                     lengths = torch.full((len(xb),), xb.shape[1], dtype=torch.long)
                     correct += (model(xb, lengths).argmax(-1) == self.y[i:i + 1000]).sum().item()
             model.train(was_training)
-            self.log.append((t - self.start - self.not_counted, correct / len(self.x)))
+            self.log.append((t - self.start - self.not_counted, correct / len(self.x), epoch_end))
             self.not_counted += time.perf_counter() - t
 
     return TestAccuracyLog
 
 
-def train_recipe(recipe: str, precision: str, data, epochs: int, out_root: Path):
-    """rnnkit's ``recipe``; ([(seconds, test accuracy)] per epoch, rnnkit's own final test accuracy)."""
+def train_recipe(recipe: str, precision: str, data, epochs: int, out_root: Path, checks_per_epoch: int = 1,
+                 settings: tuple[str, ...] = ()):
+    """rnnkit's ``recipe``; ([(seconds, test accuracy, epoch end)] at every check, rnnkit's own
+    final test accuracy)."""
     from rnnkit.tasks import runner
     from rnnkit.tasks.base import Examples
 
     x_train, y_train, x_test, y_test = data
     cfg = runner.load_run_config(recipe, [f"train.epochs={epochs}", f"train.precision={precision}",
-                                          "train.quiet=true", "data.dataset=none"])
+                                          "train.quiet=true", "data.dataset=none", *settings])
     given = {"train": Examples(list(x_train), [str(v) for v in y_train.tolist()], "mnist train"),
              "test": Examples(list(x_test), [str(v) for v in y_test.tolist()], "mnist test")}
-    cb = _callback_class()(x_test, y_test)
+    n_fit = len(x_train) - round(len(x_train) * cfg.data.val_fraction)  # the recipe holds val_fraction out
+    steps = -(-n_fit // cfg.data.batch_size)
+    cb = _callback_class()(x_test, y_test, steps, check_steps(steps, checks_per_epoch))
     cb.start = time.perf_counter()
     result = runner.train(cfg, out_root / f"{recipe}-{precision}", quiet=True, given=given, callbacks=[cb])
     return cb.log, result.test_metrics.get("accuracy", float("nan"))
@@ -178,8 +202,8 @@ def train_recipe(recipe: str, precision: str, data, epochs: int, out_root: Path)
 
 # ------------------------------------------------------------------ report
 
-def first_reach(log: list[tuple[float, float]], target: float) -> float | None:
-    return next((s for s, a in log if a >= target), None)
+def first_reach(log: list[tuple[float, float, bool]], target: float) -> float | None:
+    return next((s for s, a, _ in log if a >= target), None)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -189,6 +213,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--only", choices=("rnn", "lstm"), default=None)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the four MNIST IDX files")
     p.add_argument("--precisions", default="fp32,bf16", help="rnnkit precisions to run")
+    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                   help="experiments: a setting for the rnnkit recipes (printed in the header: not the recipe as shipped)")
+    p.add_argument("--checks-per-epoch", type=int, default=1,
+                   help="score the test split this many times per epoch (evenly spaced, the epoch end included)")
     args = p.parse_args(argv)
 
     torch.set_num_threads(1)
@@ -197,20 +225,24 @@ def main(argv: list[str] | None = None) -> None:
     precisions = [s.strip() for s in args.precisions.split(",") if s.strip()]
     print(f"MNIST rows, {len(data[0]):,} training images, {len(data[2]):,} test images, {args.epochs} epochs, "
           f"torch {torch.__version__}, {torch.get_num_threads()} thread", flush=True)
+    if args.settings:
+        print(f"EXPERIMENT, not the recipes as shipped: {' '.join(args.settings)}", flush=True)
 
     logs: dict[str, list[tuple[float, float]]] = {}
     own: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="tta-") as tmp:
         for kind in kinds:
             name = f"demo {kind}"
-            logs[name] = train_demo(kind, data, args.epochs)
-            print(f"  {name}: " + ", ".join(f"{s:.0f}s {100 * a:.2f}%" for s, a in logs[name]), flush=True)
+            logs[name] = train_demo(kind, data, args.epochs, args.checks_per_epoch)
+            print(f"  {name}: " + ", ".join(f"{s:.0f}s {100 * a:.2f}%" for s, a, _ in logs[name]), flush=True)
             for prec in precisions:
                 name = f"rnnkit mnist-{kind} {prec}"
-                logs[name], own[name] = train_recipe(f"mnist-{kind}", prec, data, args.epochs, Path(tmp))
-                print(f"  {name}: " + ", ".join(f"{s:.0f}s {100 * a:.2f}%" for s, a in logs[name]), flush=True)
+                logs[name], own[name] = train_recipe(f"mnist-{kind}", prec, data, args.epochs, Path(tmp),
+                                                            args.checks_per_epoch, tuple(args.settings))
+                print(f"  {name}: " + ", ".join(f"{s:.0f}s {100 * a:.2f}%" for s, a, _ in logs[name]), flush=True)
 
-    print("\nTime to the demo's own final test accuracy (checked at epoch ends only)")
+    where = "at epoch ends only" if args.checks_per_epoch == 1 else f"{args.checks_per_epoch} times per epoch"
+    print(f"\nTime to the demo's own final test accuracy (checked {where})")
     for kind in kinds:
         demo = f"demo {kind}"
         target = logs[demo][-1][1]
@@ -222,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             s = first_reach(log, target)
             if s is None:
-                print(f"  {name:<26} {'never':>8} {'-':>9}  (best {100 * max(a for _, a in log):.2f}%)")
+                print(f"  {name:<26} {'never':>8} {'-':>9}  (best {100 * max(a for _, a, _ in log):.2f}%)")
             else:
                 print(f"  {name:<26} {s:>8.1f} {t_demo / s:>8.2f}x")
 
@@ -230,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     width = max(len(n) for n in logs)
     print(f"  {'run':<{width}}  " + "  ".join(f"{'epoch ' + str(e + 1):>16}" for e in range(args.epochs)))
     for name, log in logs.items():
-        cells = "  ".join(f"{s:>7.1f}s {100 * a:>6.2f}%" for s, a in log)
+        cells = "  ".join(f"{s:>7.1f}s {100 * a:>6.2f}%" for s, a, end in log if end)
         extra = f"   (rnnkit's final model, best-val epoch: {100 * own[name]:.2f}%)" if name in own else ""
         print(f"  {name:<{width}}  {cells}{extra}")
 
