@@ -235,13 +235,13 @@ def _backward(ctx, g_out, g_hn, g_cn=None):
 
     lstm, gru = cell == "lstm", cell == "gru"
     need_x = ctx.needs_input_grad[0]
-    Gh = g_hn.to(cd, copy=True) if g_hn is not None else torch.zeros(B, H, dtype=cd, device=ctx.saved_tensors[0].device)
+    # a private copy (updated in place), row-major like g_out: the compiled loops read plain arrays
+    Gh = g_hn.to(cd, copy=True).contiguous() if g_hn is not None \
+        else torch.zeros(B, H, dtype=cd, device=ctx.saved_tensors[0].device)
     g_out = None if g_out is None else g_out.to(cd).contiguous()
-    Gh = Gh.contiguous()
     if lstm and native:
         x2, wi, wh, hs, cs, tanh_c, act = ctx.saved_tensors
-        Gc = g_cn.to(cd).contiguous(memory_format=torch.contiguous_format).clone() if g_cn is not None \
-            else torch.zeros_like(Gh)
+        Gc = g_cn.to(cd, copy=True).contiguous() if g_cn is not None else torch.zeros_like(Gh)
         dpre = take((T, B, G), gd, zero=padded)
         cpu_native.lstm_backward(wh, act, cs, tanh_c, g_out, Gh, Gc, dpre, bs_list)
         d_in = d_rec = dpre
