@@ -55,7 +55,8 @@ class LanguageModelConfig(ModelConfig):
     recurrent_dropout: float = 0.0
     # share the embedding matrix with the output layer (needs hidden_size == embedding_dim)
     tie_weights: bool = False
-    # recurrent kernels: "auto" (fused when it can), "fused" (torch's kernels) or "unrolled" (a step loop)
+    # recurrent kernels: "auto" (the fastest measured path that can run: torch's fused kernels, or rnnkit's
+    # compiled cpu_fused loops for RNN/GRU training on the CPU), "fused" (torch's kernels) or "unrolled" (a step loop)
     backend: Literal["auto", "fused", "unrolled"] = "auto"
     # the longest dependency expected, in steps: chrono initialisation of the gate biases (lstm, gru, mingru, minlstm)
     chrono_init: int | None = None

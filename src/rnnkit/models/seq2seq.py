@@ -93,7 +93,8 @@ class Seq2SeqConfig(ModelConfig):
     bos_id: int = 1
     # target-side id of the end token
     eos_id: int = 2
-    # recurrent kernels: "auto" (fused when it can), "fused" (torch's kernels) or "unrolled" (a step loop)
+    # recurrent kernels: "auto" (the fastest measured path that can run: torch's fused kernels, or rnnkit's
+    # compiled cpu_fused loops for RNN/GRU training on the CPU), "fused" (torch's kernels) or "unrolled" (a step loop)
     backend: Literal["auto", "fused", "unrolled"] = "auto"
     # full: a linear layer over the whole target vocabulary; adaptive: adaptive softmax with clusters at
     # tgt_vocab_size // 8 and // 2 (ids are ranked by frequency), tails of size hidden/4 and hidden/16
