@@ -207,3 +207,22 @@ def test_saturated_gates_stay_finite(cell, nonlinearity, loops):
     assert all(bool(torch.isfinite(v).all()) for v in got.values())
     want = run_with_grads(theirs, x, state)
     torch.testing.assert_close(got["output"], want["output"], rtol=1e-5, atol=1e-5)
+
+
+def test_double_backward_is_refused_with_the_way_out():
+    """A gradient penalty (backward with create_graph=True) through cpu_fused says which backend to
+    use instead, rather than torch's generic once_differentiable error; fused runs it."""
+    for backend in ("cpu_fused", "fused"):
+        rec = Recurrent("gru", D, H, backend=backend)
+        x = torch.randn(2, 4, D, requires_grad=True)
+        loss = rec(x)[0].pow(2).sum()
+        if backend == "cpu_fused":
+            with pytest.raises(BackendError, match="cannot be differentiated twice .*backend='fused' or 'unrolled'"):
+                torch.autograd.grad(loss, x, create_graph=True)
+        else:
+            (g,) = torch.autograd.grad(loss, x, create_graph=True)
+            g.pow(2).sum().backward()
+    rec = Recurrent("gru", D, H, backend="cpu_fused")
+    x = torch.randn(2, 4, D, requires_grad=True)
+    (g,) = torch.autograd.grad(rec(x)[0].sum(), x)  # a plain first-order grad still works
+    assert g.shape == x.shape and not g.requires_grad

@@ -35,7 +35,8 @@ each sequence reversed within its own length. Dropout between layers is ordinary
 dropout. A graph kept with ``retain_graph=True`` can run backward again (the work buffers go
 back to the pool only when autograd frees the graph). Not supported (and so never chosen for
 it): ``recurrent_dropout`` (use the unrolled path) and double backward (``create_graph=True``
-through the recurrence: use ``backend="fused"`` or ``"unrolled"``).
+through the recurrence raises a :class:`~rnnkit.errors.BackendError` that says to use
+``backend="fused"`` or ``"unrolled"``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from rnnkit.errors import BackendError
 from rnnkit.nn import cpu_native
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -90,8 +92,12 @@ class _Layer(torch.autograd.Function):
             return _forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, cell, nonlinearity, batch_sizes, last, gemm_dtype)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, *grads):
+        if torch.is_grad_enabled():  # backward(create_graph=True): the hand-written BPTT is not differentiable
+            raise BackendError(
+                "the cpu_fused path cannot be differentiated twice (a backward pass with create_graph=True, e.g. a "
+                "gradient penalty); run the recurrent layers with backend='fused' or 'unrolled' (model.backend in a "
+                "config): backend='auto' takes cpu_fused for RNN/GRU training on the CPU")
         with torch.autocast(ctx.device_type, enabled=False):
             return _backward(ctx, *grads) + (None,) * 5
 
