@@ -149,11 +149,11 @@ def test_rnn_step_kernel_falls_back_to_the_torch_loops_with_the_reason(fresh, mo
 def test_min_kernel_saturated_gates_stay_finite():
     """Keep logits of +-1e4 must not overflow exp into inf and NaN under -ffast-math."""
     torch.manual_seed(0)
-    layer = MinRecurrent("mingru", 1, 4, backend="native")
+    layer = MinRecurrent("mingru", 1, 64, backend="native")  # 64 units: the vectorised loop, not the scalar tail
     x = torch.tensor([[[1e4], [-1e4], [3e4], [0.5]]], requires_grad=True)
     out, _ = layer(x)
     out.sum().backward()
     assert bool(torch.isfinite(out).all()) and bool(torch.isfinite(x.grad).all())
-    scan = MinRecurrent("mingru", 1, 4, backend="scan")
+    scan = MinRecurrent("mingru", 1, 64, backend="scan")
     scan.load_state_dict(layer.state_dict())
     torch.testing.assert_close(out, scan(x)[0])
