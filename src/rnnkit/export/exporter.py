@@ -79,12 +79,24 @@ def _output_axes(graph: Graph) -> dict[str, dict[int, str]]:
     return axes
 
 
+# tasks whose tokenizer files (data.tokenizer = "bpe") rnnkit.runtime reads (runtime/text.py's BPE):
+# export_run copies the files into the export folder beside artifacts.json
+TOKENIZER_FILE_TASKS = ("lm", "seq2seq")
+
+
+def _tokenizer_files(task: Any) -> dict[str, str]:
+    """The tokenizer files of the run (name -> text), as ``pipeline.save_artifacts`` writes them."""
+    return task.artifacts.files() if task.artifacts is not None else {}
+
+
 def _refuse_tokenizer_files(task: Any) -> None:
-    extra = task.artifacts.files() if task.artifacts is not None else {}
-    if extra:  # e.g. BPE tokenizers: the torch-free runtime (runtime/text.py) has no reader for them yet
+    extra = _tokenizer_files(task)
+    if extra and task.name not in TOKENIZER_FILE_TASKS:  # no runtime reader for this task's files
         raise ConfigError(f"rnnkit export cannot export this {task.name} run yet: its tokenizer files "
-                          f"({', '.join(sorted(extra))}, data.tokenizer='bpe') have no torch-free reader in "
-                          "rnnkit.runtime; use rnnkit predict/evaluate or rnnkit.load on the run directory")
+                          f"({', '.join(sorted(extra))}) have no torch-free reader in rnnkit.runtime for "
+                          f"{task.name} runs (BPE tokenizers export for "
+                          f"{' and '.join(TOKENIZER_FILE_TASKS)}); use rnnkit predict/evaluate or rnnkit.load "
+                          "on the run directory")
 
 
 def _graphs(task: Any, model: nn.Module) -> dict[str, Graph]:
@@ -281,6 +293,11 @@ def export_run(run: Any, out: str | Path | None = None, *, format: str = "onnx",
     for name in ("artifacts.json", "config.toml"):
         if (run_dir / name).exists():
             shutil.copyfile(run_dir / name, folder / name)
+    files = _tokenizer_files(run.task)
+    for name, text in files.items():  # BPE tokenizers: their own JSON beside artifacts.json, which names them
+        (folder / name).write_text(text, encoding="utf-8")
+    if files:
+        manifest["tokenizer_files"] = sorted(files)
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
     return folder
 

@@ -7,7 +7,8 @@ loads torch).
 >>> lm.generate("ROMEO:", length=200, temperature=0.8, seed=1)     # doctest: +SKIP
 
 ``load(folder)`` reads ``manifest.json`` (written by ``rnnkit export``), ``artifacts.json``
-(vocabularies, labels, scalers) and the ONNX graph(s). ``predict`` takes raw text lines, a
+(vocabularies, labels, scalers), a BPE run's tokenizer files (with Hugging Face ``tokenizers``:
+``pip install rnnkit[text]``) and the ONNX graph(s). ``predict`` takes raw text lines, a
 file path or arrays and returns the rows ``rnnkit predict`` prints for the run directory;
 ``stream`` carries the recurrent state between calls; ``generate`` samples a language model.
 """

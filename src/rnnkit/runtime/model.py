@@ -13,12 +13,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from rnnkit.runtime import text as _text
+from rnnkit.runtime.text import RuntimeError_
 
 BATCH = 64
-
-
-class RuntimeError_(ValueError):
-    """A bad export folder or a bad input (the message says which and what was expected)."""
 
 
 def _ort():
@@ -319,6 +316,8 @@ def _sample(logits: np.ndarray, temperature: float, top_k: int | None, top_p: fl
 
 class LanguageModel(RuntimeModel):
     """``lm`` exports: :meth:`stream` (the step graph with carried state), :meth:`generate`.
+    Char, word or BPE subword level (``level = "bpe"``: the tokenizer file in the folder, read
+    with Hugging Face ``tokenizers``, subwords glued back into text as ``rnnkit generate`` does).
 
     The state is whatever the step graph takes after ``ids``, as its manifest names it: ``h0``
     (and ``c0``) for a recurrent model; ``position``, ``keys``, ``values`` for the transformer
@@ -330,6 +329,13 @@ class LanguageModel(RuntimeModel):
         super().__init__(*args)
         self.vocab = _text.Vocab(self.artifacts["vocab"])
         self.level, self.lower = self.artifacts["level"], bool(self.artifacts.get("lower"))
+        self.bpe: _text.BPE | None = None
+        if self.level == "bpe":
+            entry = self.artifacts.get("tokenizer")
+            if not isinstance(entry, dict):
+                raise RuntimeError_(f"{self.folder / 'artifacts.json'}: level 'bpe' needs a 'tokenizer' entry "
+                                    f"naming the tokenizer file; got {str(entry)[:80]}")
+            self.bpe = _text.BPE.load(entry, self.folder)
         self.state_specs: list[dict] = self.manifest["graphs"]["step"]["inputs"][1:]
         self.max_positions: int | None = (self.manifest.get("model", {}).get("cache") or {}).get("max_positions")
 
@@ -367,27 +373,38 @@ class LanguageModel(RuntimeModel):
             if missing:
                 raise RuntimeError_(f"the prime has characters the model never saw: {missing!r}")
             tokens = list(text)
-        else:  # words, and <eos> at each line break, as the training text was encoded
-            tok = _text.tokenizer({"level": "word", "lower": self.lower, "punctuation": "split",
-                                   "strip_html": False})
+        else:  # words (or BPE subwords), and <eos> at each line break, as the training text was encoded
+            tok = self._words()
             lines = text.split("\n")
             tokens = [t for i, line in enumerate(lines) for t in [*tok(line), *(["<eos>"] if i < len(lines) - 1 else [])]]
         if not tokens:
             raise RuntimeError_("the prime must contain at least one token")
         return self.vocab.encode(tokens)
 
-    def decode(self, ids: Any) -> str:
-        """Characters as they are; words with spaces between them and <eos> as a line break
-        (as ``rnnkit generate`` writes them)."""
+    def _words(self) -> Any:
+        """The tokenizer of a line: the BPE subwords, or the word level's rules."""
+        if self.bpe is not None:
+            return self.bpe
+        return _text.tokenizer({"level": "word", "lower": self.lower, "punctuation": "split", "strip_html": False})
+
+    def decode(self, ids: Any, line_start: bool = True) -> str:
+        """Characters as they are; words with spaces between them, BPE subwords glued (a word's
+        start mark ``▁`` a space, dropped at a line start), <eos> as a line break (as
+        ``rnnkit generate`` writes them). ``line_start``: whether the text starts a line."""
         if self.level == "char":
             return "".join(self.vocab.tokens[int(i)] for i in ids)
-        out, line_start = [], True
+        out = []
         for i in (int(i) for i in ids):
             if i == self.vocab.eos_id:
                 out.append("\n")
                 line_start = True
             elif i != self.vocab.pad_id:
-                out.append(self.vocab.tokens[i] if line_start else " " + self.vocab.tokens[i])
+                token = self.vocab.tokens[i]
+                if self.level == "bpe":
+                    piece = token.replace(_text.MARK, " ")
+                    out.append(piece.lstrip(" ") if line_start else piece)
+                else:
+                    out.append(token if line_start else " " + token)
                 line_start = False
         return "".join(out)
 
@@ -400,7 +417,7 @@ class LanguageModel(RuntimeModel):
                 raise RuntimeError_(f"characters the model never saw in training: {missing[:20]!r}")
             ids, sizes = self.vocab.encode(list(text)), [len(s) for s in lines]
         else:
-            tok = _text.tokenizer({"level": "word", "lower": self.lower, "punctuation": "split", "strip_html": False})
+            tok = self._words()
             per_line = [self.vocab.encode([*tok(line), "<eos>"]) for line in lines]
             ids, sizes = np.concatenate(per_line).astype(np.int64), [len(t) for t in per_line]
         return ids, np.cumsum(np.asarray(sizes, dtype=np.int64))
@@ -499,7 +516,10 @@ class LanguageModel(RuntimeModel):
             if i + 1 < length:
                 out = step.run(None, dict(zip(names, (tok, *state))))
                 last, state = out[0], out[1:]
-        return prime + ("" if self.level == "char" or prime.endswith("\n") else " ") + self.decode(new)
+        head = prime + ("" if self.level in ("char", "bpe") or prime.endswith("\n") else " ")
+        # BPE: the first subword's word mark is the space after the prime, unless a line starts there
+        start = self.level != "bpe" or not prime or prime.endswith("\n")
+        return head + self.decode(new, start)
 
 
 class GeneratorModel(RuntimeModel):
@@ -597,16 +617,25 @@ class Seq2SeqModel(RuntimeModel):
     input-feeding vector and the attention memory passed in and out) greedily until eos.
     ``predict`` takes source strings or a file (one source per line, or source<TAB>target) and
     returns rows ``{line, source, prediction}``. Beam search is not in the runtime: it decodes
-    greedily whatever ``decode.beam_size`` the run has."""
+    greedily whatever ``decode.beam_size`` the run has. BPE runs (``data.tokenizer = "bpe"``)
+    read each side's tokenizer file from the folder; their predictions are the subwords joined
+    back into text, as ``rnnkit predict`` writes them."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         a = self.artifacts
         self.source, self.target = _text.Vocab(a["source"]), _text.Vocab(a["target"])
-        self.source_tokens = _text.tokenizer(a["tokenizers"]["source"])
+        self.source_tokens = _text.tokenizer(a["tokenizers"]["source"], self.folder)
         self.target_level = a["tokenizers"]["target"].get("level", "word")
+        self.target_tokens = _text.tokenizer(a["tokenizers"]["target"], self.folder)
         self.max_len = int(self.manifest.get("decode", {}).get("max_len", 50))
         self.step_inputs = [i["name"] for i in self.manifest["graphs"]["decoder_step"]["inputs"]]
+
+    def join(self, tokens: list[str]) -> str:
+        """The text of target tokens: characters glued, words with spaces, BPE subwords joined."""
+        if isinstance(self.target_tokens, _text.BPE):
+            return self.target_tokens.join(tokens)
+        return ("" if self.target_level == "char" else " ").join(tokens)
 
     def translate_ids(self, sources: list[str], max_len: int | None = None) -> list[list[int]]:
         max_len = self.max_len if max_len is None else max_len
@@ -649,8 +678,7 @@ class Seq2SeqModel(RuntimeModel):
         else:
             sources = [inputs] if isinstance(inputs, str) else list(inputs)
             lines = list(range(1, len(sources) + 1))
-        joiner = "" if self.target_level == "char" else " "
-        return [{"line": line, "source": text, "prediction": joiner.join(self.target.decode(ids))}
+        return [{"line": line, "source": text, "prediction": self.join(self.target.decode(ids))}
                 for line, text, ids in zip(lines, sources, self.translate_ids(sources))]
 
 

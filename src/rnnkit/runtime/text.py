@@ -1,10 +1,16 @@
 """Tokenizers, vocabularies and scalers rebuilt from ``artifacts.json`` in plain Python +
 numpy — the same rules as :mod:`rnnkit.data.tokenize`, :mod:`rnnkit.data.vocab` and
-:mod:`rnnkit.data.scalers` (which live in a package that imports torch)."""
+:mod:`rnnkit.data.scalers` (which live in a package that imports torch).
+
+BPE subwords (``data.tokenizer = "bpe"``, level ``"bpe"``) are read from their own JSON file in
+the export folder (``rnnkit export`` copies it beside ``artifacts.json``) with Hugging Face
+``tokenizers`` (no torch; the optional extra ``text``), exactly as
+:class:`rnnkit.data.bpe.BPETokenizer` encodes and joins them."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -13,10 +19,64 @@ _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _WORD = r"\w+(?:['’]\w+)*"
 _PATTERNS = {"split": re.compile(rf"{_WORD}|[^\w\s]"), "strip": re.compile(_WORD)}
 _SPECIAL_ROLES = ("pad", "unk", "bos", "eos")
+MARK = "\u2581"  # "▁": a BPE subword that starts a word (as rnnkit.data.bpe.MARK)
+TEXT_HINT = "pip install rnnkit[text] (or pip install tokenizers)"
 
 
-def tokenizer(spec: dict[str, Any]) -> Callable[[str], list[str]]:
-    """The tokenizer a ``tokenizer`` entry of artifacts.json describes."""
+class RuntimeError_(ValueError):
+    """A bad export folder or a bad input (the message says which and what was expected)."""
+
+
+class BPE:
+    """The BPE tokenizer of an export: ``bpe(text) -> list[str]`` subwords and ``bpe.join(tokens)
+    -> str``, the same as :class:`rnnkit.data.bpe.BPETokenizer` (``model``: a
+    ``tokenizers.Tokenizer``; build one with :meth:`load`)."""
+
+    level = "bpe"
+
+    def __init__(self, model: Any, path: Path | None = None) -> None:
+        self.model, self.path = model, path
+
+    @classmethod
+    def load(cls, spec: dict[str, Any], folder: str | Path) -> BPE:
+        """The tokenizer a ``{"level": "bpe", "file": ...}`` entry names, read from ``folder``."""
+        file = spec.get("file")
+        if not isinstance(file, str) or not file or Path(file).name != file:
+            raise RuntimeError_(f"a bpe tokenizer entry of artifacts.json needs 'file': a file name in the export "
+                                f"folder; got {file!r}")
+        path = Path(folder) / file
+        if not path.is_file():
+            raise RuntimeError_(f"{path} is missing: the BPE tokenizer of this export (rnnkit export copies it "
+                                "beside artifacts.json; export the run again, or copy it from the run directory)")
+        try:
+            import tokenizers
+        except ImportError:
+            raise RuntimeError_(f"{path}: this export's BPE tokenizer (data.tokenizer='bpe') needs the Hugging Face "
+                                f"'tokenizers' package, which is not installed: {TEXT_HINT}") from None
+        try:
+            model = tokenizers.Tokenizer.from_file(str(path))
+        except Exception as e:  # tokenizers raises its own Exception type
+            raise RuntimeError_(f"{path}: not a tokenizers JSON file (the BPE tokenizer of this export): {e}") from None
+        return cls(model, path)
+
+    def __call__(self, text: str) -> list[str]:
+        return self.model.encode(text, add_special_tokens=False).tokens
+
+    def join(self, tokens: list[str]) -> str:
+        """The text of ``tokens``: subwords glued, each run of ``▁`` back to one space."""
+        return " ".join("".join(tokens).replace(MARK, " ").split())
+
+    def __repr__(self) -> str:
+        return f"BPE({str(self.path)!r})"
+
+
+def tokenizer(spec: dict[str, Any], folder: str | Path | None = None) -> Callable[[str], list[str]]:
+    """The tokenizer a ``tokenizer`` entry of artifacts.json describes; a ``bpe`` one (a
+    :class:`BPE`) is read from its file in ``folder``, the export folder."""
+    if spec.get("level") == "bpe":
+        if folder is None:
+            raise RuntimeError_("a bpe tokenizer is read from its JSON file in the export folder; no folder was given")
+        return BPE.load(spec, folder)
     level, lower, strip_html = spec.get("level", "word"), bool(spec.get("lower")), bool(spec.get("strip_html"))
     punctuation = spec.get("punctuation", "split")
 
