@@ -61,14 +61,41 @@ def seq2seq_bpe(tmp_path_factory):
     return run, run.export(tmp / "export-onnx", format="onnx"), tmp
 
 
-@pytest.fixture(scope="module")
-def lm_bpe(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("lm-bpe")
+def _fit_lm_bpe(tmp: Path):
+    """A BPE lm run (trained enough that greedy generation ends lines) and its ONNX export."""
     run = rnnkit.fit("lm", [LM_TEXT], out=tmp / "run",
-                     settings={**FAST, "train.max_steps": 20, "data.tokenizer": "bpe", "data.bpe_vocab_size": 40,
+                     settings={**FAST, "train.max_steps": 150, "data.tokenizer": "bpe", "data.bpe_vocab_size": 40,
                                "data.seq_len": 12, "data.batch_size": 4, "data.eval_context": 8,
                                "generate.prime": "the cat"})
     return run, run.export(tmp / "export-onnx", format="onnx"), tmp
+
+
+@pytest.fixture(scope="module")
+def lm_bpe(tmp_path_factory):
+    return _fit_lm_bpe(tmp_path_factory.mktemp("lm-bpe"))
+
+
+@pytest.fixture(scope="module")
+def lm_bpe_legacy(tmp_path_factory):
+    """A BPE lm run as versions before e.g. "!\\n" stopped being a subword saved it: the tokenizer
+    trained, and the vocabulary counted, on lines with their line breaks."""
+    from collections import Counter
+
+    from rnnkit.data import Vocab
+    from rnnkit.data.bpe import BPETokenizer
+    from rnnkit.tasks.lm import LMArtifacts, LanguageModelTask
+
+    def legacy_fit(self, train):
+        d = self.config.data
+        bpe = BPETokenizer.train(train.inputs, d.bpe_vocab_size, lower=d.lower)
+        counts = Counter(t for line in train.inputs for t in bpe(line))
+        vocab = Vocab.from_counts(counts, pad="<pad>", unk="<unk>", bos=None, eos="<eos>")
+        return LMArtifacts(vocab, "bpe", d.lower, bpe=bpe)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(LanguageModelTask, "fit", legacy_fit)
+        run, folder, tmp = _fit_lm_bpe(tmp_path_factory.mktemp("lm-bpe-legacy"))
+    return rnnkit.load(tmp / "run"), folder, tmp
 
 
 def test_seq2seq_bpe_export_translates_as_rnnkit_predict(seq2seq_bpe, tmp_path):
@@ -109,8 +136,14 @@ def test_lm_bpe_export_scores_and_generates_as_the_run(lm_bpe, tmp_path):
     for text in ("the cat sat", "The Mat-cat", "dogcat matlog", "a log!\n", "zebra €"):
         assert model.bpe(text) == bpe(text)
         assert model.bpe.join(bpe(text)) == bpe.join(bpe(text))
-    for prime in ("the cat", "the dog\nthe", "a log!\n", "\n"):
+    # a line's end is <eos> alone: no subword holds a line break, on either side
+    assert not [t for t in run.task.artifacts.vocab.tokens if "\n" in t] and not model.subword_breaks
+    for prime in ("the cat", "the dog\nthe", "a log!\n", "\n", "a log!\r\nthe\n\n", LM_TEXT):
         np.testing.assert_array_equal(model.encode(prime), run.task.encode_prompt(prime).numpy())
+    # the training text given as a prime has its training tokens; written back, it is the text itself
+    ids = run.task.encode(run.task.from_memory(LM_TEXT)).ids
+    np.testing.assert_array_equal(model.encode(LM_TEXT), ids)
+    assert model.decode(ids) == run.task.decode(ids) == LM_TEXT
     # per-line scores: the runtime's rows equal `rnnkit predict`'s
     (tmp_path / "held.txt").write_text("the cat sat on the log.\n\na dog, a cat!\nthe mat\n", encoding="utf-8")
     _same_rows(model.predict(tmp_path / "held.txt"), run.predict(tmp_path / "held.txt"), tol=1e-4)
@@ -119,6 +152,7 @@ def test_lm_bpe_export_scores_and_generates_as_the_run(lm_bpe, tmp_path):
         text = model.generate(prime, length=25, temperature=0)
         assert text == run.generate(prime=prime, length=25, temperature=0), prime
         assert text.startswith(prime) and MARK not in text
+    _one_break_per_line_end(model, run, "the cat")
     assert model.generate(length=10, temperature=0) == run.generate(length=10, temperature=0)  # [generate] prime
     ids = model.encode("the cat sat")
     assert model.decode(ids) == run.task.decode(ids) == "the cat sat"
@@ -133,6 +167,40 @@ def test_lm_bpe_export_scores_and_generates_as_the_run(lm_bpe, tmp_path):
                          env={**env, "PYTHONPATH": str(SRC)})
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.strip() == model.generate("the cat", length=5, temperature=0).strip()
+
+
+def _one_break_per_line_end(model, run, prime):
+    """Greedy generation over several lines: the runtime's text is `rnnkit generate`'s, and it
+    has one line break per generated <eos> (no "\\n \\n", no line break doubled)."""
+    text = model.generate(prime, length=40, temperature=0)
+    assert text == run.generate(prime=prime, length=40, temperature=0)
+    new = text[len(prime):]
+    assert new.count("\n") >= 2, text  # the check covers several line ends
+    generated = run.model.generate(run.task.encode_prompt(prime), 40, temperature=0)[0].tolist()  # the greedy ids
+    assert new.count("\n") == generated.count(model.vocab.eos_id), text
+    assert "\n \n" not in text and "\n\n\n" not in text and MARK not in text
+
+
+def test_lm_bpe_run_trained_with_line_breaks_in_subwords_still_serves(lm_bpe_legacy, tmp_path):
+    """A run whose subwords hold line breaks (saved before they were left out) is read as it was
+    trained on both sides: lines keep their line breaks before <eos>, primes too; the runtime's
+    rows and text equal the torch side's, and ids decode with one line break per line end (the
+    subword's, the <eos> after it writing none)."""
+    run, folder, _ = lm_bpe_legacy
+    a = run.task.artifacts
+    model = rt.load(folder)
+    assert a.subword_breaks and model.subword_breaks and [t for t in a.vocab.tokens if "\n" in t]
+    ids = run.task.encode(run.task.from_memory(LM_TEXT)).ids
+    assert any("\n" in t for t in a.vocab.decode(ids.tolist()))  # lines keep their line breaks, as in training
+    for prime in ("the cat", "a log!\n", "\n", "a log!\r\nthe\n\n", LM_TEXT):
+        np.testing.assert_array_equal(model.encode(prime), run.task.encode_prompt(prime).numpy())
+    np.testing.assert_array_equal(model.encode(LM_TEXT), ids)
+    assert model.decode(ids) == run.task.decode(ids) == LM_TEXT
+    (tmp_path / "held.txt").write_text("the cat sat on the log.\n\na dog, a cat!\nthe mat\n", encoding="utf-8")
+    _same_rows(model.predict(tmp_path / "held.txt"), run.predict(tmp_path / "held.txt"), tol=1e-4)
+    for prime in ("the cat", "a log!\n", "\n"):
+        text = model.generate(prime, length=25, temperature=0)
+        assert text == run.generate(prime=prime, length=25, temperature=0) and "\n \n" not in text
 
 
 def test_missing_or_corrupt_tokenizer_files_are_refused_naming_them(seq2seq_bpe, lm_bpe, tmp_path, monkeypatch):

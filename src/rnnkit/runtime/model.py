@@ -314,6 +314,17 @@ def _sample(logits: np.ndarray, temperature: float, top_k: int | None, top_p: fl
     return np.minimum((np.cumsum(p, -1) < u).sum(-1), p.shape[-1] - 1)
 
 
+def _line_text(line: str) -> str:
+    """``line`` without its line break (any that ``str.splitlines`` ends a line with)."""
+    body = line.splitlines()
+    return body[0] if body else ""
+
+
+def _ends_line(text: str) -> bool:
+    """Whether ``text`` ends with a line break (as ``str.splitlines`` sees one)."""
+    return text[-1:].splitlines() == [""]
+
+
 class LanguageModel(RuntimeModel):
     """``lm`` exports: :meth:`stream` (the step graph with carried state), :meth:`generate`.
     Char, word or BPE subword level (``level = "bpe"``: the tokenizer file in the folder, read
@@ -336,6 +347,9 @@ class LanguageModel(RuntimeModel):
                 raise RuntimeError_(f"{self.folder / 'artifacts.json'}: level 'bpe' needs a 'tokenizer' entry "
                                     f"naming the tokenizer file; got {str(entry)[:80]}")
             self.bpe = _text.BPE.load(entry, self.folder)
+        # a BPE run trained before lines were tokenized without their line breaks (its subwords
+        # hold them) is read as it was trained, as the lm task reads it (tasks/lm.py subword_breaks)
+        self.subword_breaks = self.bpe is not None and any(_line_text(t) != t for t in self.vocab.tokens)
         self.state_specs: list[dict] = self.manifest["graphs"]["step"]["inputs"][1:]
         self.max_positions: int | None = (self.manifest.get("model", {}).get("cache") or {}).get("max_positions")
 
@@ -373,7 +387,14 @@ class LanguageModel(RuntimeModel):
             if missing:
                 raise RuntimeError_(f"the prime has characters the model never saw: {missing!r}")
             tokens = list(text)
-        else:  # words (or BPE subwords), and <eos> at each line break, as the training text was encoded
+        elif self.bpe is not None:  # each line's subwords and <eos> at its line break, as the training text
+            tokens = []
+            for line in text.splitlines(keepends=True):
+                body = _line_text(line)
+                tokens += self.bpe(line if self.subword_breaks else body)
+                if body != line:
+                    tokens.append("<eos>")
+        else:  # words, and <eos> at each line break, as the training text was encoded
             tok = self._words()
             lines = text.split("\n")
             tokens = [t for i, line in enumerate(lines) for t in [*tok(line), *(["<eos>"] if i < len(lines) - 1 else [])]]
@@ -390,22 +411,26 @@ class LanguageModel(RuntimeModel):
     def decode(self, ids: Any, line_start: bool = True) -> str:
         """Characters as they are; words with spaces between them, BPE subwords glued (a word's
         start mark ``▁`` a space, dropped at a line start), <eos> as a line break (as
-        ``rnnkit generate`` writes them). ``line_start``: whether the text starts a line."""
+        ``rnnkit generate`` writes them). ``line_start``: whether the text starts a line. One line
+        break per line end: after a subword ending with one (a BPE run trained before line breaks
+        were left out of subwords) the <eos> writes nothing, as ``TextWriter`` does."""
         if self.level == "char":
             return "".join(self.vocab.tokens[int(i)] for i in ids)
-        out = []
+        out, broken = [], False
         for i in (int(i) for i in ids):
             if i == self.vocab.eos_id:
-                out.append("\n")
-                line_start = True
+                out.append("" if broken else "\n")
+                line_start, broken = True, False
             elif i != self.vocab.pad_id:
                 token = self.vocab.tokens[i]
                 if self.level == "bpe":
                     piece = token.replace(_text.MARK, " ")
-                    out.append(piece.lstrip(" ") if line_start else piece)
+                    piece = piece.lstrip(" ") if line_start else piece
+                    out.append(piece)
+                    broken = line_start = _ends_line(piece)
                 else:
                     out.append(token if line_start else " " + token)
-                line_start = False
+                    line_start = False
         return "".join(out)
 
     def _ids(self, lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -416,6 +441,10 @@ class LanguageModel(RuntimeModel):
             if missing:
                 raise RuntimeError_(f"characters the model never saw in training: {missing[:20]!r}")
             ids, sizes = self.vocab.encode(list(text)), [len(s) for s in lines]
+        elif self.bpe is not None:  # each line's subwords without its line break (the line end is <eos>)
+            per_line = [self.vocab.encode([*self.bpe(line if self.subword_breaks else _line_text(line)), "<eos>"])
+                        for line in lines]
+            ids, sizes = np.concatenate(per_line).astype(np.int64), [len(t) for t in per_line]
         else:
             tok = self._words()
             per_line = [self.vocab.encode([*tok(line), "<eos>"]) for line in lines]
@@ -518,7 +547,7 @@ class LanguageModel(RuntimeModel):
                 last, state = out[0], out[1:]
         head = prime + ("" if self.level in ("char", "bpe") or prime.endswith("\n") else " ")
         # BPE: the first subword's word mark is the space after the prime, unless a line starts there
-        start = self.level != "bpe" or not prime or prime.endswith("\n")
+        start = self.level != "bpe" or not prime or _ends_line(prime)
         return head + self.decode(new, start)
 
 

@@ -15,6 +15,13 @@ joined, are the text itself. Validation is the *tail* ``val_fraction`` of the co
   the token-weighted mean of the ``predict`` rows. The very first token of a text has
   nothing before it and is not scored.
 
+Tokens: characters (``data.level = "char"``) keep each line's line break as a token of its
+own; words (``"word"``) and BPE subwords (``data.tokenizer = "bpe"``) are the tokens of each
+line *without* its line break, followed by ``<eos>``: the line end is the ``<eos>`` token only
+(no subword holds a line break), in training, scoring and primes alike, and generated text
+writes one line break per ``<eos>``. BPE runs trained before that convention (their
+subwords hold line breaks) are still read as they were trained: see :func:`subword_breaks`.
+
 Model: ``[model] kind = "rnn"`` (:class:`~rnnkit.models.LanguageModel`) or ``"transformer"``
 (:class:`~rnnkit.models.TransformerLanguageModel`, causal decoder-only; it trains on independent
 ``seq_len`` windows — no state is carried between chunks — and generates with a key/value cache).
@@ -60,7 +67,9 @@ class LMData(DataSection):
     dataset: Optional[Literal["tinyshakespeare"]] = "tinyshakespeare"  # read when path is not given
     # tokens: "char" or "word"
     level: Literal["char", "word"] = "char"
-    tokenizer: Literal["level", "bpe"] = "level"  # level: data.level; bpe: subwords learnt on the training text
+    # level: data.level; bpe: subwords learnt on the training text (each line's without its
+    # line break: <eos> ends a line)
+    tokenizer: Literal["level", "bpe"] = "level"
     bpe_vocab_size: int = 2000  # with tokenizer="bpe": subwords (learnt on the training split)
     # lowercase the corpus before tokenizing
     lower: bool = False
@@ -122,6 +131,12 @@ class LMArtifacts(Artifacts):
     level: str  # "char", "word" or "bpe"
     lower: bool
     bpe: Optional[BPETokenizer] = field(default=None, kw_only=True)  # level "bpe": saved as tokenizer.json
+
+    @property
+    def subword_breaks(self) -> bool:
+        """A BPE run whose subwords hold line breaks (trained before they were left out): read
+        as it was trained (:func:`subword_breaks`)."""
+        return self.bpe is not None and subword_breaks(self.vocab.tokens)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"level": self.level, "lower": self.lower, "vocab": self.vocab.to_dict()}
@@ -209,6 +224,38 @@ def split_lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
 
+def line_text(line: str) -> str:
+    """``line`` without its line break (any that :meth:`str.splitlines` ends a line with)."""
+    body = line.splitlines()
+    return body[0] if body else ""
+
+
+def ends_line(text: str) -> bool:
+    """Whether ``text`` ends with a line break (as :meth:`str.splitlines` sees one)."""
+    return text[-1:].splitlines() == [""]
+
+
+def subword_breaks(tokens: Any) -> bool:
+    """Whether a BPE vocabulary has subwords holding line breaks: a run trained before BPE lines
+    were tokenized without their line breaks. Such a run is read as it was trained (each line
+    with its line break, then ``<eos>``), so its scores are unchanged; its primes are encoded
+    the same way, and the writer writes one line break per line end either way."""
+    return any(line_text(t) != t for t in tokens)
+
+
+def bpe_prime(text: str, bpe: Callable[[str], list[str]], keep_breaks: bool = False) -> list[str]:
+    """The subwords of a BPE prime, split into lines as the training text is: each line's subwords
+    (without its line break, unless ``keep_breaks``: a run trained before that), and ``<eos>``
+    after every line that ends with a line break."""
+    tokens: list[str] = []
+    for line in split_lines(text):
+        body = line_text(line)
+        tokens += bpe(line if keep_breaks else body)
+        if body != line:
+            tokens.append("<eos>")
+    return tokens
+
+
 def row_scores(nll: torch.Tensor, n: torch.Tensor) -> list[tuple[float, int]]:
     return list(zip(nll.tolist(), n.tolist()))
 
@@ -271,8 +318,9 @@ class LanguageModelTask(Task):
     def fit(self, train: Examples) -> LMArtifacts:
         d = self.config.data
         if d.tokenizer == "bpe":
-            bpe = BPETokenizer.train(train.inputs, d.bpe_vocab_size, lower=d.lower)
-            counts = Counter(t for line in train.inputs for t in bpe(line))
+            lines = [line_text(s) for s in train.inputs]  # the line end is <eos>, never part of a subword
+            bpe = BPETokenizer.train(lines, d.bpe_vocab_size, lower=d.lower)
+            counts = Counter(t for line in lines for t in bpe(line))
             vocab = Vocab.from_counts(counts, pad="<pad>", unk="<unk>", bos=None, eos="<eos>")
             return LMArtifacts(vocab, "bpe", d.lower, bpe=bpe)
         if d.level == "char":
@@ -288,9 +336,13 @@ class LanguageModelTask(Task):
         return LMArtifacts(vocab, d.level, d.lower)
 
     @staticmethod
-    def _word_lines(lines: Any, lower: bool, bpe: BPETokenizer | None = None) -> Any:
-        """Each line's tokens and ``<eos>`` (word level, or BPE subwords)."""
-        tok = bpe or WordTokenizer(lower=lower, punctuation="split", strip_html=False)
+    def _word_lines(lines: Any, lower: bool, bpe: BPETokenizer | None = None, keep_breaks: bool = False) -> Any:
+        """Each line's tokens and ``<eos>``: its words (whitespace, the line break included, is
+        dropped), or the BPE subwords of the line without its line break (with it: ``keep_breaks``,
+        a run trained before that convention)."""
+        if bpe is not None:
+            return ([*bpe(line if keep_breaks else line_text(line)), "<eos>"] for line in lines)
+        tok = WordTokenizer(lower=lower, punctuation="split", strip_html=False)
         return ([*tok(line), "<eos>"] for line in lines)
 
     def encode(self, examples: Examples) -> LMText:
@@ -299,7 +351,7 @@ class LanguageModelTask(Task):
         if a.level == "char":
             ids, sizes = self._char_ids("".join(lines), examples.where), [len(s) for s in lines]
         else:
-            per_line = [a.vocab.encode(t) for t in self._word_lines(examples.inputs, a.lower, a.bpe)]
+            per_line = [a.vocab.encode(t) for t in self._word_lines(examples.inputs, a.lower, a.bpe, a.subword_breaks)]
             ids, sizes = np.concatenate(per_line).astype(np.int64), [len(t) for t in per_line]
         return LMText(ids, np.cumsum(np.asarray(sizes, dtype=np.int64)))
 
@@ -374,9 +426,11 @@ class LanguageModelTask(Task):
             if missing:
                 raise DataError(f"--prime has characters the model never saw: {missing!r}")
             tokens = list(text)
+        elif a.bpe is not None:  # each line's subwords and <eos> at its line break, as the training text
+            tokens = bpe_prime(text, a.bpe, a.subword_breaks)
         else:  # words, and <eos> at each line break, as the training text was encoded
             lines = text.split("\n")
-            tok = a.bpe or WordTokenizer(lower=a.lower, punctuation="split", strip_html=False)
+            tok = WordTokenizer(lower=a.lower, punctuation="split", strip_html=False)
             tokens = [t for i, line in enumerate(lines)
                       for t in [*tok(line), *(["<eos>"] if i < len(lines) - 1 else [])]]
         if not tokens:
@@ -397,7 +451,7 @@ class LanguageModelTask(Task):
         ids = self.encode_prompt(prime).to(next(model.parameters()).device)
         head = prime + ("" if self.artifacts.level in ("char", "bpe") or prime.endswith("\n") else " ")
         # BPE: the first subword's word mark is the space after the prime, unless a line starts there
-        start = self.artifacts.level != "bpe" or not prime or prime.endswith("\n")
+        start = self.artifacts.level != "bpe" or not prime or ends_line(prime)
         writer = TextWriter(self.artifacts.vocab, self.artifacts.level, start)
         if on_text is not None:
             on_text(head)
@@ -411,23 +465,28 @@ class LanguageModelTask(Task):
 
 class TextWriter:
     """Token ids to text one at a time: characters as they are; words separated by spaces,
-    ``<eos>`` as a line break (so ``"".join`` of the pieces is the decoded text)."""
+    BPE subwords glued, ``<eos>`` as a line break (so ``"".join`` of the pieces is the decoded
+    text). One line break per line end: a subword that ends with one (a BPE run trained before
+    line breaks were left out of subwords) has written it, so the ``<eos>`` after it writes nothing."""
 
     def __init__(self, vocab: Vocab, level: str, line_start: bool = True) -> None:
         self.vocab, self.level, self.line_start = vocab, level, line_start
+        self.broken = False  # the last piece written was a subword ending with a line break
 
     def __call__(self, token_id: int) -> str:
         token = self.vocab.decode([token_id], skip_specials=False)[0]
         if self.level == "char":
             return token
         if token_id == self.vocab.eos_id:  # a line break: the text goes on (the corpus is many lines)
-            self.line_start = True
-            return "\n"
+            piece = "" if self.broken else "\n"
+            self.line_start, self.broken = True, False
+            return piece
         if token_id == self.vocab.pad_id:
             return ""
         if self.level == "bpe":  # subwords glued; a word's first one starts with "▁" (a space)
             piece = token.replace(MARK, " ")
-            piece, self.line_start = (piece.lstrip(" ") if self.line_start else piece), False
+            piece = piece.lstrip(" ") if self.line_start else piece
+            self.broken = self.line_start = ends_line(piece)
             return piece
         piece = token if self.line_start else " " + token
         self.line_start = False
