@@ -34,7 +34,7 @@ from rnnkit.models.pooling import make_pooling
         (lambda: SequenceClassifier(vocab_size=5, pooling="flatten"),
          r"SequenceClassifierConfig.max_len is required with pooling='flatten'"),
         (lambda: SequenceClassifier(vocab_size=5, attention_size=4),
-         r"SequenceClassifierConfig.attention_size only applies to pooling='attention'; got attention_size=4 with pooling='max'"),
+         r"SequenceClassifierConfig.attention_size only applies to pooling='attention'; got attention_size=4 with pooling='mean'"),
         (lambda: SequenceClassifier(vocab_size=5, input_size=3),
          r"needs exactly one of vocab_size \(token ids\) and input_size \(dense features\); got vocab_size=5, input_size=3"),
         (lambda: SequenceClassifier(vocab_size=5, dropout=1.0), r"SequenceClassifierConfig.dropout must be in \[0, 1\); got 1.0"),

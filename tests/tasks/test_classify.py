@@ -20,6 +20,8 @@ batch_size = 16
 cell = "lstm"
 hidden_size = 11
 embedding_dim = 7
+pooling = "max"          # the text defaults (mean, dropout 0.5) need more than these few epochs on the keyword toy
+dropout = 0.0
 [train]
 epochs = 8
 """
@@ -189,8 +191,11 @@ def test_cli_train_evaluate_predict_text(tmp_path, capsys):
     cfg.write_text(TEXT_TOML)
     run = tmp_path / "run"
     assert main(["train", str(cfg), "--data", str(train), "--out", str(run), "--set", "train.epochs=6",
-                 "--set", "train.optim.lr=0.01", "--set", "train.device=cpu", "--quiet"]) == 0
-    assert f"run directory: {run}" in capsys.readouterr().out
+                 "--set", "train.optim.lr=0.01", "--set", "train.device=cpu", "--set", "train.restore_best=true",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert f"run directory: {run}" in out
+    assert "weights: the epoch with the best val_loss (" in out and "; train.restore_best)" in out
     assert main(["evaluate", str(run), "--data", str(train)]) == 0
     assert json.loads(capsys.readouterr().out)["accuracy"] > 0.8
     lines = tmp_path / "lines.txt"
@@ -201,3 +206,42 @@ def test_cli_train_evaluate_predict_text(tmp_path, capsys):
     assert [r.split(",")[1] for r in out[1:]] == ["pos", "neg"]
     assert main(["train", str(cfg), "--data", str(train), "--set", "data.tokens=bytes", "--out", str(tmp_path / "bad")]) == 2
     assert "data.tokens must be one of 'word', 'char'; got 'bytes'" in capsys.readouterr().err
+
+
+def test_defaults_by_input_kind_are_resolved_and_said(tmp_path):
+    """model.pooling/dropout = none: mean and 0.5 over text, max and 0 over features; the report says
+    so. train.restore_best = none: on from 100 validation examples, and config.toml keeps the choice."""
+    from rnnkit.config import tomllib
+
+    def saved(run):
+        return tomllib.loads((run.run_dir / "config.toml").read_text())["train"]["restore_best"]
+
+    bare = 'task = "classify"\n[train]\nepochs = 1\n'
+    for name in ("text", "num", "given"):
+        (tmp_path / name).mkdir()
+    train = write_table(tmp_path / "train.csv", sentiment_rows(1000, 0), "csv")  # 100 held out for validation
+    res = train_run(tmp_path / "text", bare, data=str(train))
+    c = res.model._config
+    assert (c.pooling, c.dropout, c.hidden_size, c.embedding_dim) == ("mean", 0.5, 100, 100)
+    data = json.loads((res.run_dir / "report.json").read_text())["data"]
+    assert data["model defaults"] == ("pooling=mean, dropout=0.5, hidden_size=100, embedding_dim=100 "
+                                      "(left at none: the defaults for token inputs)")
+    assert data["restore_best"].startswith("on (") and "100 here" in data["restore_best"]
+    assert saved(res) is True
+
+    x, y = numeric_classes(60, 12, 2, 0)
+    np.savez(tmp_path / "num.npz", X=x, y=y)
+    res = train_run(tmp_path / "num", bare, data=str(tmp_path / "num.npz"))
+    assert (res.model._config.pooling, res.model._config.dropout) == ("max", 0.0)
+    data = json.loads((res.run_dir / "report.json").read_text())["data"]
+    assert data["model defaults"] == ("pooling=max, dropout=0.0, hidden_size=64 "
+                                      "(left at none: the defaults for feature inputs)")
+    assert data["restore_best"].startswith("off (") and "6 here" in data["restore_best"]
+    assert saved(res) is False
+
+    given = train_run(tmp_path / "given", bare + "[model]\npooling = \"last\"\ndropout = 0.1\nhidden_size = 8\n"
+                      "embedding_dim = 4\n",
+                      ["train.restore_best=false"], data=str(train))
+    assert (given.model._config.pooling, given.model._config.dropout) == ("last", 0.1)
+    data = json.loads((given.run_dir / "report.json").read_text())["data"]
+    assert "model defaults" not in data and "restore_best" not in data

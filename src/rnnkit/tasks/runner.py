@@ -30,6 +30,7 @@ from rnnkit.train.contracts import StopReason
 from rnnkit.train.distributed import is_main_process
 from rnnkit.train.early_stopping import EarlyStopping
 from rnnkit.train.loop_state import LoopState
+from rnnkit.train.train_config import RESTORE_BEST_MIN_VAL
 from rnnkit.train.rundir import LOCK_FILE, RunDirLock, clean_leftovers
 
 # what `rnnkit resume --set` may change: the run's limits (and how it prints); anything else
@@ -96,6 +97,8 @@ def _train(cfg: Any, out: str | Path, *, resume: bool, quiet: bool | None, given
         pipeline.load_artifacts(task, run)
     data = pipeline.prepare(task, run if main else None, given)  # read and checked before anything is written
     cfg = task.config  # fitting may size the model from the data (model.pretrained_embeddings' dimension)
+    if cfg.train.restore_best is None:  # resolved from the validation split; config.toml keeps the choice
+        cfg = task.config = _resolve_restore_best(cfg, data)
     if not resume and main:
         run.save_config(cfg)
     model = task.build_model()
@@ -110,6 +113,18 @@ def _train(cfg: Any, out: str | Path, *, resume: bool, quiet: bool | None, given
     if main:
         write_report(run, cfg, task, model, data.info, fit, val_metrics, test_metrics, result.wall_time_s, files)
     return result
+
+
+def _resolve_restore_best(cfg: Any, data: PreparedData) -> Any:
+    """``cfg`` with ``train.restore_best = none`` decided by the size of the validation split
+    (TrainConfig.restore_best_for); the report's data section says what was chosen and why."""
+    val = data.examples.get("val") if data.val is not None else None
+    n = None if val is None else len(val)
+    on = cfg.train.restore_best_for(n)
+    data.info["restore_best"] = (f"{'on' if on else 'off'} (train.restore_best = none: on from "
+                                 f"{RESTORE_BEST_MIN_VAL} validation examples; "
+                                 f"{'no validation split' if n is None else f'{n} here'})")
+    return with_settings(cfg, [f"train.restore_best={str(on).lower()}"])
 
 
 def claim_run_dir(out: str | Path, overwrite: bool = False) -> None:

@@ -16,6 +16,7 @@ from rnnkit.train.optim import OptimConfig, ScheduleConfig
 __all__ = ["TrainConfig"]
 
 SEED_MAX = 2**63 - 1
+RESTORE_BEST_MIN_VAL = 100  # train.restore_best = none: on from this many validation examples
 DEFAULT_EPOCHS = 10  # train.epochs = none: at least this many epochs (and train.min_steps steps)
 
 
@@ -56,7 +57,9 @@ class TrainConfig:
     early_stopping_patience: Optional[int] = None  # stop after more than this many epochs without improvement
     # smallest change of the monitored metric that counts as an improvement
     early_stopping_min_delta: float = 0.0
-    restore_best: bool = False  # end with the best monitored epoch's weights
+    # end with the best monitored epoch's weights; none: on when the validation split holds at least
+    # 100 examples (RESTORE_BEST_MIN_VAL; on a smaller one the best epoch is mostly noise), off otherwise
+    restore_best: Optional[bool] = None
     checkpoint_every_steps: Optional[int] = None  # besides every epoch end
     # newest checkpoints kept in checkpoints/ (older ones are deleted)
     keep_checkpoints: int = 3
@@ -92,6 +95,13 @@ class TrainConfig:
         if not steps_per_epoch:
             return DEFAULT_EPOCHS
         return max(DEFAULT_EPOCHS, math.ceil(self.min_steps / steps_per_epoch))
+
+    def restore_best_for(self, val_examples: int | None) -> bool:
+        """``restore_best`` resolved for a validation split of ``val_examples`` examples (None: no
+        validation split): the setting when given; with none, on from RESTORE_BEST_MIN_VAL examples."""
+        if self.restore_best is not None:
+            return self.restore_best
+        return val_examples is not None and val_examples >= RESTORE_BEST_MIN_VAL
 
     def epochs_done(self, epoch: int, global_step: int) -> bool:
         """True when a run at ``epoch`` epochs and ``global_step`` steps has trained all its epochs."""
