@@ -82,6 +82,7 @@ class Options:
     datasets: Path
     seed: int = 0
     extra: dict[str, dict[str, Any]] | None = None  # --set, per task ("*": all): experiments only
+    imdb_train: int | None = None  # --imdb-train: training reviews of the imdb case (a learning curve)
 
 
     def given(self, task: str) -> dict[str, Any]:
@@ -315,6 +316,7 @@ def case_imdb(out: Path, opts: Options) -> Outcome:
         rows = list(csv.DictReader(f))
     rng = np.random.default_rng(8)
     n_train, n_test = (1000, 500) if opts.quick else (3000, 1000)
+    n_train = opts.imdb_train or n_train
     train = [rows[i] for i in rng.permutation([i for i, r in enumerate(rows) if r["split"] == "train"])[:n_train]]
     test = [rows[i] for i in rng.permutation([i for i, r in enumerate(rows) if r["split"] == "test"])[:n_test]]
     tx, ty = [r["review"] for r in train], [r["sentiment"] for r in train]
@@ -487,6 +489,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="experiments: [TASK:]KEY=VALUE for every case (of TASK); the header says the table "
                         "is then not the defaults")
     p.add_argument("--keep", type=Path, help="keep the run directories under this folder")
+    p.add_argument("--imdb-train", type=int, metavar="N",
+                   help="experiments: train the imdb case on N reviews (default 3000) to see where the defaults "
+                        "stand against the bag of words as data grows; the test reviews stay the same")
     p.add_argument("--seeds", type=int, default=1,
                    help="train every case with train.seed = 0 .. N-1 (same data); the table then shows the "
                         "median over seeds, each seed's figure and how many seeds beat the baseline")
@@ -506,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"--set expects [TASK:]KEY=VALUE; got {item!r}")
         extra.setdefault(task or "*", {})[key] = value
     opts = Options(a.quick, a.minutes if a.minutes is not None else (0.5 if a.quick else 2.0), a.datasets,
-                   extra=extra)
+                   extra=extra, imdb_train=a.imdb_train)
     root = Path(tempfile.mkdtemp(prefix="rnnkit-defaults-")) if a.keep is None else a.keep
     root.mkdir(parents=True, exist_ok=True)
     header = "| dataset | task | metric | defaults | baseline | beats baseline? | wall time |"
