@@ -119,7 +119,7 @@ def test_cli(tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'task = "tag"' in out and "[model]" in out
     assert main(["config", "classify", "--set", "model.hidden_size=12"]) == 0
-    assert "hidden_size = 12  # int; default 64" in capsys.readouterr().out
+    assert "hidden_size = 12  # int or none; default none" in capsys.readouterr().out
     assert main(["config", "no-such-task"]) == 2
     assert "tasks: classify" in capsys.readouterr().err
     assert main(["config", str(tmp_path)]) == 2

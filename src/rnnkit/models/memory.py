@@ -16,6 +16,7 @@ import os
 from typing import Any
 
 from rnnkit.errors import ConfigError
+from rnnkit.models.sequence_classifier import FEATURE_DEFAULTS, TEXT_DEFAULTS
 
 __all__ = ["estimate_model_bytes", "available_bytes", "check_model_memory"]
 
@@ -34,6 +35,8 @@ def estimate_model_bytes(cfg: Any) -> tuple[int, int]:
     if m is None:
         return 0, 0
     hidden = _int(m, "hidden_size", 0)
+    if hidden == 0 and hasattr(m, "hidden_size") and m.hidden_size is None:  # filled by the input kind later
+        hidden = min(TEXT_DEFAULTS["hidden_size"], FEATURE_DEFAULTS["hidden_size"])
     layers = _int(m, "num_layers", 1)
     emb = _int(m, "embedding_dim", 0)
     gates = _GATES.get(str(getattr(m, "cell", "lstm")), 4)

@@ -85,21 +85,22 @@ class SequenceClassifierConfig(PooledSequenceFields):
     # number of classes C
     num_classes: int = 2
 
-    def __post_init__(self) -> None:
-        self.resolve_input_defaults()
-        super().__post_init__()
+    def input_defaults(self, text: bool) -> dict[str, Any]:
+        """The values the fields left at none take for token inputs (``text``) or features:
+        TEXT_DEFAULTS or FEATURE_DEFAULTS (embedding_dim stays with pretrained vectors' file)."""
+        table = TEXT_DEFAULTS if text else FEATURE_DEFAULTS
+        return {name: value for name, value in table.items() if getattr(self, name) is None
+                and not (name == "embedding_dim" and self.pretrained_embeddings)}
 
     def resolve_input_defaults(self) -> None:
         """Fill the fields left at none from the input kind, once it is known (``vocab_size``:
-        text; ``input_size``: features). See TEXT_DEFAULTS and FEATURE_DEFAULTS."""
-        if self.deferred:
-            return
-        text = self.vocab_size is not None
-        for name, value in (TEXT_DEFAULTS if text else FEATURE_DEFAULTS).items():
-            if getattr(self, name) is None and not (name == "embedding_dim" and self.pretrained_embeddings):
+        text; ``input_size``: features)."""
+        if not self.deferred:
+            for name, value in self.input_defaults(self.vocab_size is not None).items():
                 setattr(self, name, value)
 
     def validate(self) -> None:
+        self.resolve_input_defaults()  # also when sizes were set after construction
         super().validate()
         self._positive("num_classes")
 

@@ -21,7 +21,6 @@ probability and every class probability.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
@@ -38,7 +37,7 @@ from rnnkit.data.sources.detect import detect_input_format
 from rnnkit.data.sources.sequences import NUMERIC_FORMATS, read_sequences
 from rnnkit.data.sources.textclass import _SPLIT_NAMES
 from rnnkit.errors import CheckpointError, DataError
-from rnnkit.models.sequence_classifier import FEATURE_DEFAULTS, TEXT_DEFAULTS, SequenceClassifierConfig
+from rnnkit.models.sequence_classifier import SequenceClassifierConfig
 from rnnkit.tasks import _pretrained
 from rnnkit.tasks import _sequences as seq
 from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig
@@ -256,11 +255,9 @@ class ClassifyTask(Task):
         m = self.config.model
         if isinstance(m, SequenceClassifierConfig):  # the fields left at none, as the input kind fills them
             text = a.kind == "text" and not self.config.data.ids_as_features
-            r = dataclasses.replace(m, **({"vocab_size": 1} if text else {"input_size": 1}))
-            chosen = [k for k in (TEXT_DEFAULTS if text else FEATURE_DEFAULTS) if getattr(m, k) is None
-                      and getattr(r, k) is not None]
+            chosen = m.input_defaults(text)
             if chosen:
-                out["model defaults"] = (", ".join(f"{k}={getattr(r, k)}" for k in chosen) +
+                out["model defaults"] = (", ".join(f"{k}={v}" for k, v in chosen.items()) +
                                          f" (left at none: the defaults for {'token' if text else 'feature'} inputs)")
         return out
 
