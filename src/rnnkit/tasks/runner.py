@@ -30,8 +30,8 @@ from rnnkit.train.contracts import StopReason
 from rnnkit.train.distributed import is_main_process
 from rnnkit.train.early_stopping import EarlyStopping
 from rnnkit.train.loop_state import LoopState
-from rnnkit.train.train_config import RESTORE_BEST_MIN_VAL
 from rnnkit.train.rundir import LOCK_FILE, RunDirLock, clean_leftovers
+from rnnkit.train.train_config import RESTORE_BEST_MIN_VAL
 
 # what `rnnkit resume --set` may change: the run's limits (and how it prints); anything else
 # would make the continued run differ from the one its checkpoints belong to

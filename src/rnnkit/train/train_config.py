@@ -59,6 +59,7 @@ class TrainConfig:
     early_stopping_min_delta: float = 0.0
     # end with the best monitored epoch's weights; none: on when the validation split holds at least
     # 100 examples (RESTORE_BEST_MIN_VAL; on a smaller one the best epoch is mostly noise), off otherwise
+    # (the task runner decides; a Trainer used on its own treats none as off)
     restore_best: Optional[bool] = None
     checkpoint_every_steps: Optional[int] = None  # besides every epoch end
     # newest checkpoints kept in checkpoints/ (older ones are deleted)
