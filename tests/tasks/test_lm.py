@@ -166,3 +166,21 @@ def test_data_settings_are_checked_when_the_config_loads():
         make_task(eval_context=-1)
     with pytest.raises(ConfigError, match="data.seq_len must be >= 1; got 0"):
         make_task(seq_len=0)
+
+
+def test_state_reset_restarts_whole_streams_from_zero():
+    """data.state_reset: each stream's carried state (every tensor of it) restarts from zero with
+    probability p per training batch; scoring and p = 0 leave it alone."""
+    from rnnkit.tasks.configs import load_run_config
+    from rnnkit.tasks.lm import reset_streams
+
+    h, c = torch.ones(2, 500, 3), torch.full((2, 500, 3), 2.0)
+    torch.manual_seed(0)
+    h2, c2 = reset_streams((h, c), 0.3)
+    zeroed = (h2 == 0).all(2).all(0)
+    assert torch.equal(zeroed, (c2 == 0).all(2).all(0))  # the same streams in h and c
+    assert 0.2 < zeroed.float().mean().item() < 0.4
+    assert torch.equal(h2[:, ~zeroed], h[:, ~zeroed]) and torch.equal(c2[:, ~zeroed], c[:, ~zeroed])
+    assert (reset_streams(h, 1.0) == 0).all() and torch.equal(reset_streams(h, 0.0), h)
+    with pytest.raises(ConfigError, match=r"data.state_reset"):
+        load_run_config("lm", ["data.state_reset=1.5"])

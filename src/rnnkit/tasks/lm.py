@@ -48,7 +48,7 @@ from rnnkit.data.bpe import MARK, BPETokenizer
 from rnnkit.data.tokenize import WordTokenizer
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.models import LanguageModel, LanguageModelConfig, TransformerLanguageModel, TransformerLanguageModelConfig
-from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig
+from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig, check_fraction
 from rnnkit.tasks.registry import register
 from rnnkit.train import MeanNLL, StepResult
 
@@ -78,10 +78,14 @@ class LMData(DataSection):
     batch_size: int = 64  # parallel streams in training; lines per batch when scoring
     seq_len: int = 100  # truncated-BPTT chunk length
     eval_context: int = 64  # tokens of preceding text each scored line is read after
+    # while training, each stream's carried state restarts from zero with this probability per
+    # batch, so the model also learns to read from a cold start, as generation and scoring begin
+    state_reset: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.require_positive("seq_len", "min_freq")
+        check_fraction(self.state_reset, "data.state_reset")
         if self.eval_context < 0:
             raise ConfigError(f"data.eval_context must be >= 0; got {self.eval_context}")
         if self.tokenizer not in ("level", "bpe"):
@@ -187,12 +191,20 @@ def token_nll(model: nn.Module, batch: Any, *args: Any, state: Any = None) -> tu
     return nll.view_as(targets).sum(1), (targets != IGNORE).sum(1), state  # (B,), (B,)
 
 
+def reset_streams(state: Any, p: float) -> Any:
+    """``state`` (a tensor or tuple of tensors (layers, B, H)) with each of the B streams zeroed
+    with probability ``p`` (the same streams in every tensor)."""
+    first = state[0] if isinstance(state, (tuple, list)) else state
+    keep = (torch.rand(first.shape[1], device=first.device) >= p).to(first.dtype).view(1, -1, 1)
+    return type(state)(t * keep for t in state) if isinstance(state, (tuple, list)) else state * keep
+
+
 class TokenObjective:
     """Token cross-entropy, weighted by tokens. Stream batches (no ``indices``: LMBatches)
     carry the state for truncated BPTT; batches of independent examples start from none."""
 
-    def __init__(self, condition: bool = False) -> None:
-        self.condition = condition
+    def __init__(self, condition: bool = False, state_reset: float = 0.0) -> None:
+        self.condition, self.state_reset = condition, state_reset
 
     def metrics(self) -> dict[str, Any]:
         return {"nll": MeanNLL()}
@@ -201,6 +213,8 @@ class TokenObjective:
         # stream batches carry the state, unless the model says it does not (the transformer's windows)
         stream = batch.indices is None and getattr(getattr(model, "module", model), "carries_state", True)
         args = (batch.condition,) if self.condition else ()
+        if stream and state is not None and self.state_reset and model.training:
+            state = reset_streams(state, self.state_reset)
         nll, n, state = token_nll(model, batch, *args, state=state if stream else None)
         nll_sum, n_sum = nll.sum(), n.sum()
         return StepResult(nll_sum / n_sum.clamp(min=1), n_sum, {"nll": (nll_sum.detach(), n_sum)},
@@ -404,7 +418,7 @@ class LanguageModelTask(Task):
         return TransformerLanguageModel(m) if isinstance(m, TransformerLanguageModelConfig) else LanguageModel(m)
 
     def objective(self, *, final: bool = True) -> TokenObjective:
-        return TokenObjective()
+        return TokenObjective(state_reset=self.config.data.state_reset)
 
     # ------------------------------------------------------------- prediction
     def predict_batch(self, model: nn.Module, batch: Any) -> list[tuple[float, int]]:
