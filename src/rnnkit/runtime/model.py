@@ -403,9 +403,7 @@ class LanguageModel(RuntimeModel):
         return self.vocab.encode(tokens)
 
     def _words(self) -> Any:
-        """The tokenizer of a line: the BPE subwords, or the word level's rules."""
-        if self.bpe is not None:
-            return self.bpe
+        """The word level's tokenizer of a line (BPE lines take their own branch)."""
         return _text.tokenizer({"level": "word", "lower": self.lower, "punctuation": "split", "strip_html": False})
 
     def decode(self, ids: Any, line_start: bool = True) -> str:
