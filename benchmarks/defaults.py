@@ -310,7 +310,9 @@ def forecast(path: Path, target: str, out: Path, opts: Options) -> Outcome:
 # ------------------------------------------------------------------------ real datasets
 
 
-def case_imdb(out: Path, opts: Options) -> Outcome:
+def imdb_subset(opts: Options) -> tuple[list[str], list[str], list[str], list[str]]:
+    """The imdb case's reviews and labels: (train texts, train labels, test texts, test labels),
+    drawn with a fixed seed from the dataset's own train and test splits."""
     path = _need(opts.datasets / "imdb" / "IMDB_Dataset.csv.gz")
     with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -319,8 +321,13 @@ def case_imdb(out: Path, opts: Options) -> Outcome:
     n_train = opts.imdb_train or n_train
     train = [rows[i] for i in rng.permutation([i for i, r in enumerate(rows) if r["split"] == "train"])[:n_train]]
     test = [rows[i] for i in rng.permutation([i for i, r in enumerate(rows) if r["split"] == "test"])[:n_test]]
-    tx, ty = [r["review"] for r in train], [r["sentiment"] for r in train]
-    vx, vy = [r["review"] for r in test], [r["sentiment"] for r in test]
+    return ([r["review"] for r in train], [r["sentiment"] for r in train],
+            [r["review"] for r in test], [r["sentiment"] for r in test])
+
+
+def case_imdb(out: Path, opts: Options) -> Outcome:
+    tx, ty, vx, vy = imdb_subset(opts)
+    n_train, n_test = len(tx), len(vx)
     run = _fit("classify", out, opts, tx, ty, test=(vx, vy))
     base = accuracy(bow_logistic(tx, ty, vx), vy)
     return Outcome("test accuracy", True, test_metric(run, "accuracy"), base, "logistic regression, bag of words",

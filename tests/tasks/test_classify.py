@@ -228,6 +228,10 @@ def test_defaults_by_input_kind_are_resolved_and_said(tmp_path):
                                       "(left at none: the defaults for token inputs)")
     assert data["restore_best"].startswith("on (") and "100 here" in data["restore_best"]
     assert saved(res) is True
+    # train.monitor = none: classify watches the validation accuracy (better high), and says so
+    assert data["monitor"] == "val_accuracy (train.monitor = none: the classify task's choice)"
+    assert tomllib.loads((res.run_dir / "config.toml").read_text())["train"]["monitor"] == "val_accuracy"
+    assert res.task.config.train.mode == "max"
 
     x, y = numeric_classes(60, 12, 2, 0)
     np.savez(tmp_path / "num.npz", X=x, y=y)
@@ -241,7 +245,8 @@ def test_defaults_by_input_kind_are_resolved_and_said(tmp_path):
 
     given = train_run(tmp_path / "given", bare + "[model]\npooling = \"last\"\ndropout = 0.1\nhidden_size = 8\n"
                       "embedding_dim = 4\n",
-                      ["train.restore_best=false"], data=str(train))
+                      ["train.restore_best=false", "train.monitor=val_loss"], data=str(train))
+    assert given.task.config.train.mode == "min"
     assert (given.model._config.pooling, given.model._config.dropout) == ("last", 0.1)
     data = json.loads((given.run_dir / "report.json").read_text())["data"]
-    assert "model defaults" not in data and "restore_best" not in data
+    assert "model defaults" not in data and "restore_best" not in data and "monitor" not in data

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
+from rnnkit.errors import ConfigError
 from rnnkit.models.sequence_classifier import SequenceClassifierConfig, SequenceRegressorConfig
 from rnnkit.nn import Recurrent
 from rnnkit.tasks.config_doc import render_config
@@ -55,3 +57,42 @@ def test_restore_best_none_is_on_from_100_validation_examples():
     assert TrainConfig(restore_best=False).restore_best_for(5000) is False
     assert TrainConfig(restore_best=True).restore_best_for(None) is True
     assert "relative = true" in render_config(load_run_config("forecast"))
+
+
+def test_monitor_none_is_the_tasks_metric_and_its_mode_comes_from_the_name():
+    from rnnkit.tasks import get_task
+    from rnnkit.train.train_config import mode_of
+
+    assert (TrainConfig().monitor, TrainConfig().monitor_mode) == (None, None)
+    assert (TrainConfig().monitored, TrainConfig().mode) == ("val_loss", "min")  # a Trainer on its own
+    assert get_task("classify").monitor == "val_accuracy"
+    assert {get_task(t).monitor for t in ("tag", "lm", "seq2seq", "forecast", "regress")} == {"val_loss"}
+    names = ["val_loss", "val_accuracy", "val_macro_f1", "val_f1", "val_bleu", "val_mse_orig", "val_mae", "val_ppl",
+             "val_errors", "train_nll", "val_Token_Accuracy", "val_foo", "val_loss_accuracy"]
+    assert [mode_of(n) for n in names] == ["min", "max", "max", "max", "max", "min", "min", "min",
+                                           "min", "min", "max", None, None]
+    assert TrainConfig(monitor="val_accuracy").mode == "max"  # a user naming an accuracy no longer gets "min"
+    assert TrainConfig(monitor="val_accuracy", monitor_mode="min").mode == "min"  # a set mode is kept
+    with pytest.raises(ConfigError, match=r"train.monitor_mode = none cannot tell from the name whether "
+                                          r"train.monitor='val_foo' is better high or low; set train.monitor_mode"):
+        TrainConfig(monitor="val_foo")
+    assert TrainConfig(monitor="val_foo", monitor_mode="max").mode == "max"
+    with pytest.raises(ConfigError, match=r"train.monitor must be a metric name such as 'val_loss' or none; got ''"):
+        TrainConfig(monitor="")
+    assert "# monitor = none  # str or none; default none" in render_config(load_run_config("classify"))
+
+
+def test_plateau_follows_the_monitored_direction():
+    from rnnkit.train.optim import LRSchedule, ScheduleConfig
+
+    def lr_after(values, mode, schedule_mode=None):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        sched = LRSchedule(opt, ScheduleConfig(name="plateau", patience=0, mode=schedule_mode), mode=mode)
+        for v in values:
+            sched.epoch_end(v)
+        return opt.param_groups[0]["lr"]
+
+    rising = [0.5, 0.6, 0.7, 0.8]
+    assert lr_after(rising, "max") == 1.0  # an accuracy that climbs never decays the lr
+    assert lr_after(rising, "min") == 0.5 ** 3  # read as a loss, every epoch is worse
+    assert lr_after(rising, "max", schedule_mode="min") == 0.5 ** 3  # the schedule's own mode wins

@@ -163,7 +163,7 @@ def _print_result(result) -> None:
     print(f"stopped: {result.fit.stop_reason} after {result.fit.global_step} steps in {result.wall_time_s:.1f} s")
     train = result.task.config.train
     if train.restore_best and result.fit.best is not None:
-        print(f"weights: the epoch with the best {train.monitor} ({result.fit.best:.4f}; train.restore_best)")
+        print(f"weights: the epoch with the best {train.monitored} ({result.fit.best:.4f}; train.restore_best)")
     if result.val_metrics:
         print(f"validation: {fmt(result.val_metrics)}")
     if result.test_metrics:

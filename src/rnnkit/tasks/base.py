@@ -169,6 +169,8 @@ class Task(ABC):
     description: ClassVar[str]  # one line for `rnnkit recipes` and --help
     Config: ClassVar[type]  # the dataclass of a recipe of this task type
     builtin_datasets: ClassVar[tuple[str, ...]] = ()
+    # train.monitor = none: the metric this task's runs watch (early stopping, plateau, restore_best)
+    monitor: ClassVar[str] = "val_loss"
 
     def __init__(self, config: Any) -> None:
         self.config = config

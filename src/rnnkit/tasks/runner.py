@@ -97,6 +97,9 @@ def _train(cfg: Any, out: str | Path, *, resume: bool, quiet: bool | None, given
         pipeline.load_artifacts(task, run)
     data = pipeline.prepare(task, run if main else None, given)  # read and checked before anything is written
     cfg = task.config  # fitting may size the model from the data (model.pretrained_embeddings' dimension)
+    if cfg.train.monitor is None:  # the task's own metric; config.toml keeps the choice
+        cfg = task.config = with_settings(cfg, [f"train.monitor={type(task).monitor}"])
+        data.info["monitor"] = f"{cfg.train.monitor} (train.monitor = none: the {task.name} task's choice)"
     if cfg.train.restore_best is None:  # resolved from the validation split; config.toml keeps the choice
         cfg = task.config = _resolve_restore_best(cfg, data)
     if not resume and main:
@@ -217,7 +220,7 @@ def finished_reason(cfg: Any, loop: LoopState) -> StopReason | None:
         return "max_time"
     early = loop.callbacks.get("EarlyStop")
     if t.early_stopping_patience is not None and isinstance(early, dict):
-        tracker = EarlyStopping(t.monitor_mode, t.early_stopping_patience, t.early_stopping_min_delta)
+        tracker = EarlyStopping(t.mode, t.early_stopping_patience, t.early_stopping_min_delta)
         try:
             tracker.load_state_dict(early)
         except (KeyError, TypeError, ValueError):

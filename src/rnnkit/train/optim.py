@@ -75,7 +75,8 @@ class ScheduleConfig:
     factor: float = 0.5  # plateau: decay factor
     patience: int = 2  # plateau: epochs without improvement before decaying
     threshold: float = 1e-4  # plateau: relative improvement that counts
-    mode: Literal["min", "max"] = "min"  # plateau: lower or higher monitored metric is better
+    # plateau: lower ("min") or higher ("max") monitored metric is better; none: train.monitor_mode's choice
+    mode: Optional[Literal["min", "max"]] = None
     min_lr: float = 0.0  # plateau: floor
 
     def __post_init__(self) -> None:
@@ -112,12 +113,13 @@ class LRSchedule:
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, total_steps: Optional[int] = None,
-                 budget_seconds: Optional[float] = None) -> None:
+                 budget_seconds: Optional[float] = None, mode: str = "min") -> None:
         if cfg.name in ("cosine", "linear") and not total_steps and not budget_seconds:
             raise ConfigError(f"schedule.name={cfg.name!r} needs the run's total number of steps "
                               "(train.max_steps or a batch source with a length) or train.max_minutes; got neither")
         self.optimizer, self.cfg, self.total_steps = optimizer, cfg, total_steps
         self.budget_seconds = budget_seconds
+        self.mode = cfg.mode or mode  # plateau: the schedule's own mode, else the monitored metric's
         self.elapsed = 0.0  # training seconds so far; the Trainer sets it before each step()
         # the configured lr, remembered in the group (as torch schedulers do) so that a
         # second schedule on the same optimizer does not take an already-scaled lr as its base
@@ -174,8 +176,8 @@ class LRSchedule:
             better = (
                 self.best is None
                 # relative threshold, as torch's ReduceLROnPlateau(threshold_mode="rel")
-                or (c.mode == "min" and metric < self.best * (1 - c.threshold))
-                or (c.mode == "max" and metric > self.best * (1 + c.threshold))
+                or (self.mode == "min" and metric < self.best * (1 - c.threshold))
+                or (self.mode == "max" and metric > self.best * (1 + c.threshold))
             )
             if better:
                 self.best, self.bad_epochs = metric, 0
@@ -205,6 +207,7 @@ class LRSchedule:
 
 
 def build_schedule(optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, total_steps: Optional[int] = None,
-                   budget_seconds: Optional[float] = None) -> LRSchedule:
-    """The :class:`LRSchedule` for ``cfg`` (cosine/linear need ``total_steps`` or ``budget_seconds``)."""
-    return LRSchedule(optimizer, cfg, total_steps, budget_seconds)
+                   budget_seconds: Optional[float] = None, mode: str = "min") -> LRSchedule:
+    """The :class:`LRSchedule` for ``cfg`` (cosine/linear need ``total_steps`` or ``budget_seconds``;
+    ``mode``: the monitored metric's direction, for plateau when ``cfg.mode`` is none)."""
+    return LRSchedule(optimizer, cfg, total_steps, budget_seconds, mode)

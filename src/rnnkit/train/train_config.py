@@ -18,6 +18,18 @@ __all__ = ["TrainConfig"]
 SEED_MAX = 2**63 - 1
 RESTORE_BEST_MIN_VAL = 100  # train.restore_best = none: on from this many validation examples
 DEFAULT_EPOCHS = 10  # train.epochs = none: at least this many epochs (and train.min_steps steps)
+DEFAULT_MONITOR = "val_loss"  # train.monitor = none outside a task that names its own
+# train.monitor_mode = none: a metric whose name holds one of these words is better high / low
+HIGHER_IS_BETTER = ("accuracy", "acc", "f1", "bleu", "precision", "recall", "r2", "auc")
+LOWER_IS_BETTER = ("loss", "nll", "ppl", "perplexity", "bpc", "mse", "mae", "rmse", "error", "errors", "cer", "wer")
+
+
+def mode_of(metric: str) -> Optional[str]:
+    """The better direction, "max" or "min", of a metric name such as ``val_accuracy`` or
+    ``val_mse_orig`` (its words split on ``_``); None when the name says neither or both."""
+    words = set(metric.lower().split("_"))
+    high, low = bool(words & set(HIGHER_IS_BETTER)), bool(words & set(LOWER_IS_BETTER))
+    return "max" if high and not low else "min" if low and not high else None
 
 
 def _int_at_least(name: str, value: Any, low: int, optional: bool = False) -> None:
@@ -51,9 +63,12 @@ class TrainConfig:
     # ask torch for deterministic kernels (slower; same results run to run)
     deterministic: bool = False
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1" ...
-    monitor: str = "val_loss"  # metric for early stopping, plateau and restore_best
-    # whether the monitored metric is better "min" (a loss) or "max" (an accuracy)
-    monitor_mode: Literal["min", "max"] = "min"
+    # metric for early stopping, plateau and restore_best; none: the task's own (classify: val_accuracy,
+    # every other task: val_loss; the task runner decides and writes it here; a Trainer on its own: val_loss)
+    monitor: Optional[str] = None
+    # whether the monitored metric is better "min" (a loss) or "max" (an accuracy); none: from its name
+    # (max for accuracy, f1, bleu, precision, recall, r2; min for loss, nll, ppl, bpc, mse, mae, error)
+    monitor_mode: Optional[Literal["min", "max"]] = None
     early_stopping_patience: Optional[int] = None  # stop after more than this many epochs without improvement
     # smallest change of the monitored metric that counts as an improvement
     early_stopping_min_delta: float = 0.0
@@ -82,6 +97,23 @@ class TrainConfig:
             raise ConfigError(f"train.early_stopping_min_delta must be a finite number >= 0; got {d!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= SEED_MAX:
             raise ConfigError(f"train.seed must be an integer in 0..{SEED_MAX} (2**63-1); got {self.seed!r}")
+        if self.monitor is not None and (not isinstance(self.monitor, str) or not self.monitor):
+            raise ConfigError(f"train.monitor must be a metric name such as 'val_loss' or none; got {self.monitor!r}")
+        if self.monitor_mode is None and mode_of(self.monitored) is None:
+            raise ConfigError(
+                f"train.monitor_mode = none cannot tell from the name whether train.monitor={self.monitor!r} is "
+                f"better high or low; set train.monitor_mode = 'max' or 'min'"
+            )
+
+    @property
+    def monitored(self) -> str:
+        """The metric early stopping, plateau and restore_best watch: ``monitor``, or val_loss."""
+        return self.monitor if self.monitor is not None else DEFAULT_MONITOR
+
+    @property
+    def mode(self) -> str:
+        """The better direction of ``monitored``: ``monitor_mode``, or read from the metric's name."""
+        return self.monitor_mode if self.monitor_mode is not None else mode_of(self.monitored)  # type: ignore[return-value]
 
     @property
     def waits_min_steps(self) -> bool:

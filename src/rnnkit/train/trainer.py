@@ -188,7 +188,7 @@ class Trainer:
         self.epochs = cfg.planned_epochs(self.steps_per_epoch)  # train.epochs, or more to reach train.min_steps
         bounds = [b for b in (cfg.max_steps, self.steps_per_epoch and self.steps_per_epoch * self.epochs) if b]
         self.schedule = build_schedule(self.optimizer, cfg.schedule, min(bounds) if bounds else None,
-                                       60.0 * cfg.max_minutes if cfg.max_minutes else None)
+                                       60.0 * cfg.max_minutes if cfg.max_minutes else None, cfg.mode)
         self.state = LoopState(sampler_seed=view.seed, world_size=self.world)
         self._stop, self._clock0, self._seconds_before = set(), time.perf_counter(), 0.0
         self.resumed, self._collectives_ok = resume, True
@@ -313,10 +313,10 @@ class Trainer:
         if val_batches is not None:
             row.update({f"val_{k}": v for k, v in self.evaluate(val_batches).items()})
         row["seconds"] = time.perf_counter() - self._epoch_t0
-        monitored = row.get(cfg.monitor)
+        monitored = row.get(cfg.monitored)
         if monitored is None and (cfg.early_stopping_patience is not None or cfg.restore_best
                                   or cfg.schedule.name == "plateau"):
-            raise ConfigError(f"train.monitor={cfg.monitor!r} is not a logged metric; "
+            raise ConfigError(f"train.monitor={cfg.monitored!r} is not a logged metric; "
                               f"choose one of {', '.join(k for k in row if k not in ('epoch', 'step'))}")
         if n is None or st.batch_in_epoch >= n:  # the epoch ran to its end (not cut by a stop)
             self.schedule.epoch_end(monitored)

@@ -21,7 +21,7 @@ __all__ = ["Callback", "Checkpointing", "EarlyStop", "MetricsCSV", "Progress", "
 
 def default_callbacks(cfg: "TrainConfig") -> list[Callback]:
     """The callbacks every Trainer runs, built from its TrainConfig."""
-    cbs: list[Callback] = [EarlyStop(cfg.monitor, cfg.monitor_mode, cfg.early_stopping_patience,
+    cbs: list[Callback] = [EarlyStop(cfg.monitored, cfg.mode, cfg.early_stopping_patience,
                                      cfg.early_stopping_min_delta, cfg.restore_best)]
     if cfg.max_minutes is not None:
         cbs.append(TimeBudget(cfg.max_minutes))
