@@ -195,7 +195,7 @@ def test_cli_train_evaluate_predict_text(tmp_path, capsys):
                  "--quiet"]) == 0
     out = capsys.readouterr().out
     assert f"run directory: {run}" in out
-    assert "weights: the epoch with the best val_loss (" in out and "; train.restore_best)" in out
+    assert "weights: the epoch with the best val_accuracy (" in out and "; train.restore_best)" in out
     assert main(["evaluate", str(run), "--data", str(train)]) == 0
     assert json.loads(capsys.readouterr().out)["accuracy"] > 0.8
     lines = tmp_path / "lines.txt"
