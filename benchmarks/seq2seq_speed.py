@@ -25,6 +25,7 @@ shows before and after side by side:
 
     python benchmarks/seq2seq_speed.py                       # both shapes, all variants
     python benchmarks/seq2seq_speed.py --shapes char --steps 10 --variants feed,fast
+    python benchmarks/seq2seq_speed.py --bucketed --flops        # + GFLOP per step and GFLOP/s reached
 
 The batches are random ids with random lengths (seeded): throughput does not depend on
 what the ids are, but it does depend on how many distinct source lengths a batch holds (the
@@ -35,6 +36,13 @@ recipe's training steps see. One thread: the time is the thread's CPU time (the 
 the load of a shared machine); more threads: wall time. Printed: median seconds per step over ``--steps`` timed steps (after
 ``--warmup``), steps/s, target tokens/s (real tokens, padding excluded) and the speed-up
 over ``before`` of the same shape.
+
+``--flops`` adds the arithmetic of one step (forward and backward, counted by
+``torch.utils.flop_counter`` on the same model with ``backend = "unrolled"``, whose step loop
+it can see into; the fused kernels do the same GEMMs) and the rate the timed step reached. Set
+beside a one-thread GEMM's rate (``benchmarks/blas_gemm.py``), it says how far a variant is from
+the machine's ceiling: a speed-up that would need more GFLOP/s than the GEMM reaches cannot
+come from faster code, only from less arithmetic or a cheaper number format (bf16).
 """
 
 from __future__ import annotations
@@ -96,7 +104,33 @@ def clock() -> float:
     return time.thread_time() if torch.get_num_threads() == 1 else time.perf_counter()
 
 
-def measure(shape: str, variant: str, batch: int, steps: int, warmup: int, seed: int, bucketed: bool = False) -> dict:
+def step_loss(variant: str, model: Seq2Seq, objective: Seq2SeqObjective, b: Batch) -> torch.Tensor:
+    """The training loss of one batch as ``variant`` computes it."""
+    if variant == "before":  # the objective of 02172a1: logits everywhere, the loss at the real positions
+        tgt_in, tgt_out, n = b.targets[:, :-1], b.targets[:, 1:], b.target_lengths - 1
+        logits = model(b.inputs, tgt_in, b.lengths, n).logits
+        real = torch.arange(tgt_out.shape[1]) < n.unsqueeze(1)
+        loss = torch.nn.functional.cross_entropy(logits[real].float(), tgt_out[real])
+        logits.detach().argmax(-1)  # its token accuracy
+        return loss
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=variant.endswith("+bf16")):
+        return objective(model, b, None).loss  # +bf16: as train.precision = "bf16" (fp32 master weights)
+
+
+def step_gflop(variant: str, model: Seq2Seq, objective: Seq2SeqObjective, b: Batch) -> float:
+    """GFLOP of one training step's forward and backward on ``b``, counted on an unrolled twin
+    of ``model`` (flop_counter does not see inside the fused recurrent kernels)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    twin = Seq2Seq(dataclasses.replace(model.config, backend="unrolled")).train()
+    twin.load_state_dict(model.state_dict())
+    with FlopCounterMode(display=False) as counter:
+        step_loss(variant, twin, objective, b).backward()
+    return counter.get_total_flops() / 1e9
+
+
+def measure(shape: str, variant: str, batch: int, steps: int, warmup: int, seed: int, bucketed: bool = False,
+            flops: bool = False) -> dict:
     spec = SHAPES[shape]
     torch.manual_seed(seed)
     vocab = Vocab([f"t{i}" for i in range(spec["vocab"] - 4)])  # pad unk bos eos + ordinary tokens
@@ -118,23 +152,18 @@ def measure(shape: str, variant: str, batch: int, steps: int, warmup: int, seed:
         b = batches[i % len(batches)]
         t0 = clock()
         opt.zero_grad(set_to_none=True)
-        if variant == "before":  # the objective of 02172a1: logits everywhere, the loss at the real positions
-            tgt_in, tgt_out, n = b.targets[:, :-1], b.targets[:, 1:], b.target_lengths - 1
-            logits = model(b.inputs, tgt_in, b.lengths, n).logits
-            real = torch.arange(tgt_out.shape[1]) < n.unsqueeze(1)
-            loss = torch.nn.functional.cross_entropy(logits[real].float(), tgt_out[real])
-            logits.detach().argmax(-1)  # its token accuracy
-        else:
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=variant.endswith("+bf16")):
-                loss = objective(model, b, None).loss  # +bf16: as train.precision = "bf16" (fp32 master weights)
-        loss.backward()
+        step_loss(variant, model, objective, b).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         if i >= warmup:
             times.append(clock() - t0)
             tokens.append(int(b.target_lengths.sum()) - len(b))  # predicted tokens: all but bos
     sec = statistics.median(times)
-    return {"sec": sec, "steps_s": 1 / sec, "tok_s": statistics.mean(tokens) / sec}
+    out = {"sec": sec, "steps_s": 1 / sec, "tok_s": statistics.mean(tokens) / sec}
+    if flops:
+        gflop = statistics.mean(step_gflop(variant, model, objective, b) for b in batches)
+        out.update(gflop=gflop, gflop_s=gflop / sec)
+    return out
 
 
 def main() -> None:
@@ -149,26 +178,30 @@ def main() -> None:
     p.add_argument("--bucketed", action="store_true",
                    help="batches as the training loader buckets them (sources of one or two lengths per batch) "
                         "instead of uniformly random lengths")
+    p.add_argument("--flops", action="store_true",
+                   help="also count each variant's GFLOP per step and print the GFLOP/s its timed step reached")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), batch {args.batch}, "
           f"median of {args.steps} steps after {args.warmup} warm-up; "
           f"{'length-bucketed batches' if args.bucketed else 'random lengths in every batch'}; "
           f"{'thread CPU time' if args.threads == 1 else 'wall time'} per step")
-    print(f"{'shape':8} {'variant':14} {'s/step':>8} {'steps/s':>8} {'tgt tok/s':>10} {'vs before':>9}")
+    print(f"{'shape':8} {'variant':14} {'s/step':>8} {'steps/s':>8} {'tgt tok/s':>10} {'vs before':>9}"
+          + (f" {'GFLOP/step':>10} {'GFLOP/s':>8}" if args.flops else ""))
     for shape in args.shapes.split(","):
         base = None
         for variant in args.variants.split(","):
             if "+adaptive" in variant and shape == "char":
                 continue
-            r = measure(shape, variant, args.batch, args.steps, args.warmup, args.seed, args.bucketed)
+            r = measure(shape, variant, args.batch, args.steps, args.warmup, args.seed, args.bucketed, args.flops)
             if "skipped" in r:
                 print(f"{shape:8} {variant:14} skipped: {r['skipped']}")
                 continue
             if variant == "before":
                 base = r["sec"]
             ratio = f"{base / r['sec']:.2f}x" if base else "-"
-            print(f"{shape:8} {variant:14} {r['sec']:8.3f} {r['steps_s']:8.2f} {r['tok_s']:10.0f} {ratio:>9}",
+            rate = f" {r['gflop']:10.2f} {r['gflop_s']:8.1f}" if args.flops else ""
+            print(f"{shape:8} {variant:14} {r['sec']:8.3f} {r['steps_s']:8.2f} {r['tok_s']:10.0f} {ratio:>9}{rate}",
                   flush=True)
 
 
