@@ -14,7 +14,7 @@ the same test split:
 * seq2seq: copy the source (BLEU)
 * lm: unigram character model fitted on the training text (nats per character)
 
-Real data come from ``/work/shared/datasets`` (``--datasets``; missing files skip their
+Real data come from ``../shared/datasets`` beside the repository (``--datasets``; missing files skip their
 case with a reason); generated sets are made here from a fixed seed.
 
     python benchmarks/defaults.py                 # the whole table (at most about 30 min, one thread)
@@ -54,7 +54,7 @@ import rnnkit
 from rnnkit.data import make_windows
 from rnnkit.train.metrics import corpus_bleu, entity_f1
 
-DATASETS = Path("/work/shared/datasets")
+DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"  # ../shared/datasets beside the repo
 
 
 @dataclass

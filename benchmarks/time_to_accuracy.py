@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
-DEFAULT_DATA = Path("/work/shared/datasets/mnist")
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "mnist"
 
 
 # ------------------------------------------------------------------ data
