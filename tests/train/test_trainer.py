@@ -181,6 +181,11 @@ def test_early_stopping_restore_best_and_run_dir(tmp_path, toys):
         Trainer(toys.Classifier(), toys.ClassifyObjective(),
                 TrainConfig(epochs=1, quiet=True, monitor="val_f1", early_stopping_patience=1)).fit(
             [(x, y)], [(x, y)])
+    with pytest.raises(ConfigError, match=r"train\.monitor='val_accuracy' is not a logged metric \(there is no "
+                                          r"validation split: give one \(--val, or data\.val_fraction > 0 in a task "
+                                          r"run\)\); choose one of lr, train_loss"):
+        Trainer(toys.Classifier(), toys.ClassifyObjective(),
+                TrainConfig(epochs=1, quiet=True, monitor="val_accuracy", restore_best=True)).fit([(x, y)])
 
 
 def test_evaluate_predict_bf16_and_quiet_output(toys, capfd):

@@ -316,7 +316,9 @@ class Trainer:
         monitored = row.get(cfg.monitored)
         if monitored is None and (cfg.early_stopping_patience is not None or cfg.restore_best
                                   or cfg.schedule.name == "plateau"):
-            raise ConfigError(f"train.monitor={cfg.monitored!r} is not a logged metric; "
+            why = (" (there is no validation split: give one (--val, or data.val_fraction > 0 in a task run))"
+                   if val_batches is None and cfg.monitored.startswith("val_") else "")
+            raise ConfigError(f"train.monitor={cfg.monitored!r} is not a logged metric{why}; "
                               f"choose one of {', '.join(k for k in row if k not in ('epoch', 'step'))}")
         if n is None or st.batch_in_epoch >= n:  # the epoch ran to its end (not cut by a stop)
             self.schedule.epoch_end(monitored)
