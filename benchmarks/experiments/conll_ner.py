@@ -25,6 +25,8 @@ def run(out_dir: Path, datasets: Path) -> dict:
               {"metric": "entity F1", "value": 100 * v["f1"], "split": "val"}],
         command=_recipes.command(NAME), wall_time_s=res.wall_time_s, met=f1 >= 87.0, plots=[plot],
         notes=("Entity-level (conlleval-style, exact span and type) F1 on `test` (eng.testb), the model chosen by "
-               "validation F1 (eng.testa). Word embeddings are learned from the 14k training sentences only; "
+               "validation F1 (eng.testa). Tags learnt as "
+               f"{'IOBES (predictions written back as IOB2)' if res.task.artifacts.scheme == 'iobes' else 'in the file'}. "
+               "Word embeddings are learned from the 14k training sentences only; "
                f"{res.task.config.model.num_layers} BiLSTM layer(s) of {res.task.config.model.hidden_size} per direction; "
                f"{res.fit.epochs_completed} epochs ({res.fit.stop_reason}), one torch thread."))

@@ -231,6 +231,27 @@ def test_tag_emissions_and_viterbi(tmp_path, char_encoder):
     _same_rows(rt.load(onnx_dir).predict(tmp_path / "new.txt"), run.predict(tmp_path / "new.txt"))
 
 
+def test_tag_iobes_runtime_writes_iob2_as_the_task_does(tmp_path):
+    """data.tag_scheme = "iobes": the export carries the scheme, and the runtime writes the
+    Viterbi path back as IOB2, row for row the torch side's predictions."""
+    rng = np.random.default_rng(1)
+    pieces = [(["New", "York"], ["B-LOC", "I-LOC"]), (["Paris"], ["B-LOC"]), (["John", "Smith"], ["B-PER", "I-PER"]),
+              (["Mary"], ["B-PER"]), (["is"], ["O"]), (["big"], ["O"]), (["in"], ["O"]), (["the"], ["O"])]
+    sents, tags = [], []
+    for _ in range(80):
+        picks = [pieces[i] for i in rng.integers(0, len(pieces), rng.integers(2, 7))]
+        sents.append([w for p in picks for w in p[0]])
+        tags.append([t for p in picks for t in p[1]])
+    settings = {**FAST, "model.bidirectional": True, "model.crf": True, "data.tag_scheme": "iobes"}
+    run = rnnkit.fit("tag", sents, tags, out=tmp_path / "run", settings=settings)
+    assert "S-LOC" in run.task.artifacts.tags and "E-PER" in run.task.artifacts.tags
+    onnx_dir, _ = _both(run, tmp_path, "tag")
+    new = [["John", "Smith", "is", "in", "New", "York"], ["Mary", "is", "big"], ["Paris", "the", "John", "Smith"]]
+    rows = rt.load(onnx_dir).predict(new)
+    _same_rows(rows, run.predict(new))
+    assert {t for r in rows for t in r["tags"]} <= {"B-LOC", "I-LOC", "B-PER", "I-PER", "O"}
+
+
 @pytest.mark.parametrize("cell,attention,bi", [("lstm", "additive", True), ("gru", "general", False),
                                                ("lstm", "none", False)])
 def test_seq2seq_encoder_and_decoder_step(tmp_path, cell, attention, bi):

@@ -287,3 +287,48 @@ def test_char_features_default_follows_the_model_kind(kind, given, expected):
     task = TagTask(from_dict(TagConfig, raw))
     assert task.uses_chars() is expected
     assert task.config.data.unk_dropout == 0.15  # the default: unseen words are tagged from context
+
+
+def test_iobes_scheme_learns_iobes_and_writes_iob2(tmp_path):
+    """data.tag_scheme = "iobes": the tag set is IOBES, the gold tags are encoded as IOBES, entity
+    F1 equals the one of the predictions written back as IOB2, and the artifacts carry the scheme."""
+    from rnnkit.tag_schemes import to_iobes
+
+    files = {name: write_conll(tmp_path / f"{name}.conll", sentences(n, seed))
+             for name, n, seed in (("train", 120, 0), ("val", 20, 1), ("test", 30, 2))}
+    cfg = config({"path": files["train"], "val_path": files["val"], "test_path": files["test"], "tag_scheme": "iobes"},
+                 model={"crf": True})
+    run = RunDir(tmp_path / "run")
+    task, model, data = train(cfg, run)
+    assert task.artifacts.tags == ["B-LOC", "B-PER", "E-LOC", "E-PER", "I-LOC", "I-PER", "O",
+                                   "S-LOC", "S-PER"]
+    assert data.info["tag scheme"].startswith("IOBES (data.tag_scheme")
+    test = task.read(files["test"])
+    names = task.artifacts.tags
+    encoded = task._encode_tags(test)
+    assert [[names[i] for i in ids] for ids in encoded] == [to_iobes(t) for t in test.targets]
+    metrics = pipeline.evaluate_examples(task, model, test)
+    rows = pipeline.predict_examples(task, model, task.read(files["test"], labelled=False))
+    assert {t for r in rows for t in r["tags"]} <= {"B-LOC", "B-PER", "I-PER", "O"}  # IOB2, as the file
+    manual = manual_scores(rows, test.targets)
+    assert metrics["f1"] > 0.8 and metrics["f1"] == pytest.approx(manual["f1"], abs=1e-12)
+    saved = json.loads((run.path / pipeline.ARTIFACTS_FILE).read_text())["artifacts"]
+    assert saved["tag_scheme"] == "iobes"
+    assert TagArtifacts.from_dict({**saved, "tag_scheme": "file"}, "x").scheme == "file"
+    old = {k: v for k, v in saved.items() if k != "tag_scheme"}  # a run saved before data.tag_scheme
+    assert TagArtifacts.from_dict(old, "x").scheme == "file"
+    with pytest.raises(DataError, match=r"x: artifacts\['tag_scheme'\] must be one of 'file', 'iobes'; got 'bilou'"):
+        TagArtifacts.from_dict({**saved, "tag_scheme": "bilou"}, "x")
+
+
+def test_iobes_scheme_errors(tmp_path):
+    pos = write_conllu(tmp_path / "pos.conllu", sentences(40, 0))
+    with pytest.raises(ConfigError, match=r"data.tag_scheme = 'iobes' needs chunk tags such as B-PER, I-PER and O; "
+                                          r"the training tags of .*pos.conllu are 'NOUN', 'X'"):
+        train(config({"path": pos, "tag_scheme": "iobes"}))
+    with pytest.raises(ConfigError, match=r"data.tag_scheme must be one of 'file', 'iobes'; got 'bilou'"):
+        config({"tag_scheme": "bilou"})
+    files = {name: write_conll(tmp_path / f"{name}.conll", sents)
+             for name, sents in (("train", sentences(60, 0)), ("val", [[("Zed", "B-ORG")]]))}
+    with pytest.raises(DataError, match=r"val.conll: line 3: tag 'B-ORG' never appears in the training data"):
+        train(config({"path": files["train"], "val_path": files["val"], "tag_scheme": "iobes"}))

@@ -14,6 +14,7 @@ import numpy as np
 
 from rnnkit.runtime import text as _text
 from rnnkit.runtime.text import RuntimeError_
+from rnnkit.tag_schemes import to_iob2
 
 BATCH = 64
 
@@ -721,6 +722,7 @@ class TaggerModel(RuntimeModel):
         self.words = _text.Vocab(a["words"])
         self.chars = _text.Vocab(a["chars"]) if a.get("chars") else None
         self.tags: list[str] = list(a["tags"])
+        self.iobes = a.get("tag_scheme", "file") == "iobes"  # learnt as IOBES: written back as IOB2, as the task does
         crf = self.manifest.get("extras", {}).get("crf")
         self.crf = None if crf is None else {k: np.asarray(v, dtype=np.float32) for k, v in crf.items()}
 
@@ -763,7 +765,8 @@ class TaggerModel(RuntimeModel):
         rows = []
         for line, tokens, em in zip(lines, sentences, self.emissions(sentences)):
             path = _viterbi(em, self.crf) if self.crf is not None else em.argmax(-1).tolist()
-            rows.append({"line": line, "tokens": list(tokens), "tags": [self.tags[k] for k in path]})
+            tags = [self.tags[k] for k in path]
+            rows.append({"line": line, "tokens": list(tokens), "tags": to_iob2(tags) if self.iobes else tags})
         return rows
 
 

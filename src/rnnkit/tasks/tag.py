@@ -46,6 +46,7 @@ from rnnkit.data.sources import read_conll, resolve
 from rnnkit.errors import ConfigError, DataError
 from rnnkit.models import SequenceTagger, SequenceTaggerConfig
 from rnnkit.models.transformer import TransformerTagger, TransformerTaggerConfig
+from rnnkit.tag_schemes import SCHEMES, to_iob2, to_iobes
 from rnnkit.tasks import _pretrained
 from rnnkit.tasks._tokens import MEMORY, WhenFed, artifact_part, memory_items, text_lines, unwrap, vocab_part
 from rnnkit.tasks.base import Artifacts, DataSection, Examples, Task, TaskConfig, check_fraction
@@ -73,10 +74,15 @@ class TagData(DataSection):
     # off for model.kind = "transformer" (it reads word ids only)
     char_features: Optional[bool] = None
     max_word_len: int = 20  # characters per word seen by character features
+    # chunk tags (B-PER, I-PER, O): "file" learns them as the file writes them; "iobes" learns them as IOBES
+    # (S- for a one-word entity, E- for the last word of a longer one) and writes predictions back as IOB2
+    tag_scheme: Literal["file", "iobes"] = "file"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_fraction(self.unk_dropout, "data.unk_dropout")
+        if self.tag_scheme not in SCHEMES:
+            raise ConfigError(f"data.tag_scheme must be one of {', '.join(map(repr, SCHEMES))}; got {self.tag_scheme!r}")
         self.require_positive("min_freq", "max_word_len")
 
 
@@ -90,17 +96,19 @@ class TagConfig(TaskConfig):
 @dataclass
 class TagArtifacts(Artifacts):
     """The word vocabulary, the character vocabulary (None: no character features), the
-    tag names (id order) and how words were normalised."""
+    tag names (id order; IOBES names with ``scheme = "iobes"``) and how words were normalised."""
 
     words: Vocab
     chars: Vocab | None
     tags: list[str]
     lowercase: bool
     max_word_len: int
+    scheme: str = "file"  # data.tag_scheme the model learnt; "iobes": predictions are written back as IOB2
 
     def to_dict(self) -> dict[str, Any]:
         return {"words": self.words.to_dict(), "chars": None if self.chars is None else self.chars.to_dict(),
-                "tags": self.tags, "lowercase": self.lowercase, "max_word_len": self.max_word_len}
+                "tags": self.tags, "lowercase": self.lowercase, "max_word_len": self.max_word_len,
+                "tag_scheme": self.scheme}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], where: str) -> TagArtifacts:
@@ -108,8 +116,13 @@ class TagArtifacts(Artifacts):
         if not tags or not all(isinstance(t, str) for t in tags):
             raise DataError(f"{where}: artifacts['tags'] must be a non-empty list of tag names; got {str(tags)[:80]}")
         chars = artifact_part(raw, "chars", (dict, type(None)), where)
+        scheme = raw.get("tag_scheme", "file")  # runs saved before data.tag_scheme learnt the file's tags
+        if scheme not in SCHEMES:
+            raise DataError(f"{where}: artifacts['tag_scheme'] must be one of {', '.join(map(repr, SCHEMES))}; "
+                            f"got {scheme!r}")
         return cls(vocab_part(raw, "words", where), None if chars is None else vocab_part(raw, "chars", where),
-                   tags, artifact_part(raw, "lowercase", bool, where), artifact_part(raw, "max_word_len", int, where))
+                   tags, artifact_part(raw, "lowercase", bool, where), artifact_part(raw, "max_word_len", int, where),
+                   scheme)
 
 
 def looks_like_chunks(tags: Sequence[str]) -> bool:
@@ -234,12 +247,19 @@ class TagTask(Task):
         if len(seen) < 2:
             raise DataError(f"{train.where}: the training data has a single tag ({seen[0] if seen else 'none'!r}); "
                             "a tagger needs at least two tags to learn (is the tag column missing?)")
+        if d.tag_scheme == "iobes":
+            if not looks_like_chunks(tags):
+                raise ConfigError(f"data.tag_scheme = 'iobes' needs chunk tags such as B-PER, I-PER and O; the "
+                                  f"training tags of {train.where} are {', '.join(map(repr, tags[:8]))}"
+                                  f"{' ...' if len(tags) > 8 else ''}")
+            types = {t.partition("-")[2] for t in tags if t != "O"}  # every prefix of every type the file has
+            tags = sorted({f"{p}-{t}" for t in types for p in "BIES"} | ({"O"} & set(tags)))
         words = [[t.lower() for t in s] for s in train.inputs] if d.lowercase else train.inputs
         chars = (Vocab.build((list(t) for s in train.inputs for t in s), bos=None, eos=None)
                  if self.uses_chars() else None)
         vocab = Vocab.build(words, min_freq=d.min_freq, max_size=d.max_vocab, bos=None, eos=None)
         self._pretrained = _pretrained.read_for_vocab(self, vocab)  # model.pretrained_embeddings
-        return TagArtifacts(vocab, chars, tags, d.lowercase, d.max_word_len)
+        return TagArtifacts(vocab, chars, tags, d.lowercase, d.max_word_len, d.tag_scheme)
 
     def _encode_words(self, tokens: Sequence[str]) -> np.ndarray:
         """(T,) word ids, or (T, 1 + W) word and character ids with character features."""
@@ -255,17 +275,19 @@ class TagTask(Task):
         return out
 
     def _encode_tags(self, examples: Examples) -> list[np.ndarray]:
-        """Tag ids under the run's tag set; an unseen tag is a DataError naming file and line."""
+        """Tag ids under the run's tag set (IOBES with ``data.tag_scheme = "iobes"``); an unseen
+        tag is a DataError naming file and line (and the tag as the file writes it)."""
         names = self.artifacts.tags
         index = {t: i for i, t in enumerate(names)}
         out = []
-        for k, tags in enumerate(examples.targets):
+        for k, file_tags in enumerate(examples.targets):
+            tags = to_iobes(file_tags) if self.artifacts.scheme == "iobes" else file_tags
             unseen = [j for j, t in enumerate(tags) if t not in index]
             if unseen:
                 j = unseen[0]
                 start = examples.lines[k] if examples.lines is not None else k + 1
                 at = f"targets[{start - 1}][{j}]" if examples.where == MEMORY else f"line {start + j}"
-                raise DataError(f"{examples.where}: {at}: tag {tags[j]!r} never appears in the training data "
+                raise DataError(f"{examples.where}: {at}: tag {file_tags[j]!r} never appears in the training data "
                                 f"(known: {', '.join(map(repr, names[:20]))}{' ...' if len(names) > 20 else ''})")
             out.append(np.fromiter((index[t] for t in tags), dtype=np.int64, count=len(tags)))
         return out
@@ -276,8 +298,10 @@ class TagTask(Task):
 
     def info(self) -> dict[str, Any]:
         a = self.artifacts
+        scheme = {"tag scheme": "IOBES (data.tag_scheme; predictions written as IOB2, token accuracy counts "
+                                "IOBES tags)"} if a.scheme == "iobes" else {}
         return {"words": len(a.words), "characters": len(a.chars) if a.chars is not None else "none",
-                "tags": len(a.tags), "entity F1": looks_like_chunks(a.tags),
+                "tags": len(a.tags), **scheme, "entity F1": looks_like_chunks(a.tags),
                 **(self._pretrained.info() if self._pretrained is not None else {})}
 
     def uses_chars(self) -> bool:
@@ -310,8 +334,9 @@ class TagTask(Task):
     def predict_batch(self, model: nn.Module, batch: Any) -> list[list[str]]:
         words, chars = split_inputs(batch.inputs)
         pred = unwrap(model).predict(words, batch.lengths, chars).tolist()
-        tags = self.artifacts.tags
-        return [[tags[t] for t in row[:n]] for row, n in zip(pred, batch.lengths.tolist())]
+        tags, iobes = self.artifacts.tags, self.artifacts.scheme == "iobes"
+        rows = [[tags[t] for t in row[:n]] for row, n in zip(pred, batch.lengths.tolist())]
+        return [to_iob2(r) for r in rows] if iobes else rows
 
     def format_row(self, examples: Examples, i: int, output: list[str]) -> dict[str, Any]:
         line = examples.lines[i] if examples.lines is not None else i + 1

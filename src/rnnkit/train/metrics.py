@@ -19,6 +19,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import torch
 
+from rnnkit.tag_schemes import entity_spans
+
 __all__ = [
     "Metric",
     "Mean",
@@ -186,47 +188,7 @@ def macro_f1(pred: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_
 
 
 # ------------------------------------------------------------ entity-level F1 (NER)
-
-
-def _split_tag(tag: str) -> tuple[str, str]:
-    """``"B-PER"`` → ``("B", "PER")``; ``"O"`` → ``("O", "")``."""
-    if tag == "O" or tag == "":
-        return "O", ""
-    prefix, _, etype = tag.partition("-")
-    if not etype:  # a bare type with no prefix counts as inside
-        return "I", prefix
-    return prefix, etype
-
-
-def entity_spans(tags: Sequence[str]) -> set[tuple[int, int, str]]:
-    """Chunks of a BIO/IOB2 (or IOB1/IOBES) tag sequence as ``(start, end_exclusive, type)``.
-
-    Chunk boundaries follow conlleval: a chunk starts at ``B``/``S``, at an ``I``/``E``
-    after ``O`` or after ``E``/``S``, and wherever the type changes; so a stray
-    ``I-PER`` after ``O`` starts a PER chunk.
-    """
-    spans: set[tuple[int, int, str]] = set()
-    start = None
-    prev_tag, prev_type = "O", ""
-    for i, raw in enumerate(list(tags) + ["O"]):
-        tag, etype = _split_tag(raw)
-        end = (
-            prev_tag in ("E", "S")
-            or (prev_tag in ("B", "I") and tag in ("B", "S", "O"))
-            or (prev_tag != "O" and prev_type != etype)
-        )
-        begin = (
-            tag in ("B", "S")
-            or (prev_tag in ("E", "S", "O") and tag in ("E", "I"))
-            or (tag != "O" and prev_type != etype)
-        )
-        if end and start is not None:
-            spans.add((start, i, prev_type))
-            start = None
-        if begin:
-            start = i
-        prev_tag, prev_type = tag, etype
-    return spans
+# entity_spans (conlleval chunk rules) lives in rnnkit.tag_schemes, torch-free, shared with the runtime
 
 
 class EntityF1(Metric):
