@@ -117,16 +117,19 @@ def step_loss(variant: str, model: Seq2Seq, objective: Seq2SeqObjective, b: Batc
         return objective(model, b, None).loss  # +bf16: as train.precision = "bf16" (fp32 master weights)
 
 
-def step_gflop(variant: str, model: Seq2Seq, objective: Seq2SeqObjective, b: Batch) -> float:
-    """GFLOP of one training step's forward and backward on ``b``, counted on an unrolled twin
-    of ``model`` (flop_counter does not see inside the fused recurrent kernels)."""
+def step_gflop(variant: str, model: Seq2Seq, objective: Seq2SeqObjective, batches: list[Batch]) -> float:
+    """Mean GFLOP of one training step's forward and backward over ``batches``, counted on an
+    unrolled twin of ``model`` (flop_counter does not see inside the fused recurrent kernels)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     twin = Seq2Seq(dataclasses.replace(model.config, backend="unrolled")).train()
     twin.load_state_dict(model.state_dict())
-    with FlopCounterMode(display=False) as counter:
-        step_loss(variant, twin, objective, b).backward()
-    return counter.get_total_flops() / 1e9
+    counts = []
+    for b in batches:
+        with FlopCounterMode(display=False) as counter:
+            step_loss(variant, twin, objective, b).backward()
+        counts.append(counter.get_total_flops() / 1e9)
+    return statistics.mean(counts)
 
 
 def measure(shape: str, variant: str, batch: int, steps: int, warmup: int, seed: int, bucketed: bool = False,
@@ -161,7 +164,7 @@ def measure(shape: str, variant: str, batch: int, steps: int, warmup: int, seed:
     sec = statistics.median(times)
     out = {"sec": sec, "steps_s": 1 / sec, "tok_s": statistics.mean(tokens) / sec}
     if flops:
-        gflop = statistics.mean(step_gflop(variant, model, objective, b) for b in batches)
+        gflop = step_gflop(variant, model, objective, batches)
         out.update(gflop=gflop, gflop_s=gflop / sec)
     return out
 
