@@ -81,8 +81,6 @@ class TagData(DataSection):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_fraction(self.unk_dropout, "data.unk_dropout")
-        if self.tag_scheme not in SCHEMES:
-            raise ConfigError(f"data.tag_scheme must be one of {', '.join(map(repr, SCHEMES))}; got {self.tag_scheme!r}")
         self.require_positive("min_freq", "max_word_len")
 
 
