@@ -33,13 +33,14 @@ from rnnkit.train.callbacks.base import Callback  # noqa: E402
 
 
 class EpochWeights(Callback):
-    """Keeps a copy of the weights and the logged row of every epoch."""
+    """Keeps a copy of the weights the run would hand over (the moving average under
+    ``train.ema_decay``) and the logged row of every epoch."""
 
     def __init__(self) -> None:
         self.epochs: list[tuple[dict[str, torch.Tensor], dict[str, float]]] = []
 
     def on_epoch_end(self, trainer: Any, epoch: int, row: dict[str, float]) -> None:
-        state = {k: v.detach().clone() for k, v in trainer.module.state_dict().items()}
+        state = {k: v.detach().clone() for k, v in trainer.deliverable_state().items()}  # the average under ema_decay
         self.epochs.append((state, dict(row)))
 
 

@@ -162,8 +162,12 @@ def _print_result(result) -> None:
 
     print(f"stopped: {result.fit.stop_reason} after {result.fit.global_step} steps in {result.wall_time_s:.1f} s")
     train = result.task.config.train
+    average = f"the moving average (train.ema_decay = {train.ema_decay}) at " if train.ema_decay is not None else ""
     if train.restore_best and result.fit.best is not None:
-        print(f"weights: the epoch with the best {train.monitored} ({result.fit.best:.4f}; train.restore_best)")
+        print(f"weights: {average}the epoch with the best {train.monitored} ({result.fit.best:.4f}; "
+              f"train.restore_best)")
+    elif average and not result.fit.interrupted:
+        print(f"weights: {average}the last step")
     if result.val_metrics:
         print(f"validation: {fmt(result.val_metrics)}")
     if result.test_metrics:

@@ -26,6 +26,7 @@ from rnnkit.tasks.registry import get_task, task_names
 from rnnkit.tasks.report import write_report
 from rnnkit.train import FitResult, RunDir, Trainer, seed_everything
 from rnnkit.train import checkpoint as ckpt
+from rnnkit.train.averaging import averaged_weights
 from rnnkit.train.contracts import StopReason
 from rnnkit.train.distributed import is_main_process
 from rnnkit.train.early_stopping import EarlyStopping
@@ -240,6 +241,12 @@ def _finalize(cfg: Any, path: Path, c: Any, loop: LoopState, reason: str, option
     data = pipeline.prepare(task, run, options.get("given"))
     model = task.build_model()
     weights = c.model_state
+    saved_average = c.trainer_state.get("average") if isinstance(c.trainer_state, dict) else None
+    if cfg.train.ema_decay is not None and saved_average is not None:  # the weights the run would have saved
+        try:
+            weights = averaged_weights(weights, saved_average)
+        except ValueError as exc:
+            raise CheckpointError(f"{c.path / ckpt.STATE_FILE}: field average cannot be read ({exc})") from None
     if cfg.train.restore_best and (path / "best.safetensors").is_file():
         weights = run.load_weights("best.safetensors")
     try:

@@ -47,6 +47,16 @@ def restore(trainer: Any, view: Any) -> None:
     _load(trainer.schedule.load_state_dict, s, "schedule", src)
     if s.get("scaler") is not None:
         _load(trainer.scaler.load_state_dict, s, "scaler", src)
+    if trainer.average is not None:
+        if s.get("average") is None:
+            log.warning("%s holds no weight average (train.ema_decay was not set when it was written): "
+                        "the average starts again from the resumed weights", src)
+            trainer.average.reset()
+        else:
+            _load(trainer.average.load_state_dict, s, "average", src)
+    elif s.get("average") is not None:
+        log.warning("%s holds a weight average but train.ema_decay is none now: training goes on "
+                    "without it, from the checkpoint's training weights", src)
     for cb in trainer.callbacks:
         key = getattr(cb, "state_key", None)
         if key in loop.callbacks:

@@ -58,6 +58,9 @@ class TrainConfig:
     grad_accum: int = 1  # micro-batches per optimizer step
     clip_norm: Optional[float] = None  # clip the global grad norm to this
     clip_value: Optional[float] = None  # clip every grad element to ±this
+    # keep an exponential moving average of the weights with this decay (e.g. 0.999, about the last
+    # 1000 steps); validation, restore_best and the saved model then use the averaged weights
+    ema_decay: Optional[float] = None
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast dtype (fp16 adds a GradScaler)
     seed: int = 0  # applied once by the caller (the task runner), before data and model are built
     # ask torch for deterministic kernels (slower; same results run to run)
@@ -92,6 +95,10 @@ class TrainConfig:
             _int_at_least(name, getattr(self, name), 1, optional=True)
         for name in ("clip_norm", "clip_value", "max_minutes"):
             _positive(name, getattr(self, name))
+        e = self.ema_decay
+        if e is not None and (isinstance(e, bool) or not isinstance(e, (int, float)) or not 0 < e < 1):
+            raise ConfigError(f"train.ema_decay must be a number between 0 and 1 (exclusive), such as 0.999, "
+                              f"or none; got {e!r}")
         d = self.early_stopping_min_delta
         if isinstance(d, bool) or not isinstance(d, (int, float)) or not (math.isfinite(d) and d >= 0):
             raise ConfigError(f"train.early_stopping_min_delta must be a finite number >= 0; got {d!r}")

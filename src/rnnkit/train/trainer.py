@@ -36,6 +36,7 @@ from torch import nn
 
 from rnnkit.errors import ConfigError
 from rnnkit.train import checkpoint as ckpt
+from rnnkit.train.averaging import WeightEMA
 from rnnkit.train import distributed as dist_utils
 from rnnkit.train.callbacks import Callback, EarlyStop, default_callbacks
 from rnnkit.train.contracts import (FitResult, Objective, StepInfo, StepResult, detach_state, set_epoch,
@@ -79,6 +80,8 @@ class Trainer:
         self.rank, self.world = dist_utils.rank(), dist_utils.world_size()
         self.is_main = self.rank == 0
         self.optimizer = build_optimizer(self.module.parameters(), cfg.optim)
+        # train.ema_decay: the averaged weights are the ones validated, kept as best and saved
+        self.average = WeightEMA(self.module, cfg.ema_decay) if cfg.ema_decay is not None else None
         self.schedule: Any = None  # built once by fit(), knowing the run's length
         self._amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16")
@@ -105,6 +108,13 @@ class Trainer:
     @property
     def history(self) -> list[dict[str, float]]:
         return self.state.history
+
+    def deliverable_state(self) -> dict[str, torch.Tensor]:
+        """The weights the run hands over (validated, kept as best, saved as model.safetensors):
+        the moving average under ``train.ema_decay``, the module's own otherwise."""
+        if self.average is not None:
+            return self.average.state()
+        return self.module.state_dict()
 
     def request_stop(self, reason: str = "interrupted") -> None:
         """Stop at the next step boundary (Ctrl-C: ``interrupted``, which saves a checkpoint and skips validation)."""
@@ -192,6 +202,8 @@ class Trainer:
         self.state = LoopState(sampler_seed=view.seed, world_size=self.world)
         self._stop, self._clock0, self._seconds_before = set(), time.perf_counter(), 0.0
         self.resumed, self._collectives_ok = resume, True
+        if self.average is not None:
+            self.average.reset()  # from the weights fit() starts with (a resume loads its own below)
         if resume:
             state_io.restore(self, view)
         previous_handler = self._install_sigint()
@@ -211,6 +223,8 @@ class Trainer:
         finally:
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
+        if self.average is not None and stop != "interrupted":
+            self.module.load_state_dict(self.average.state())  # end with the averaged weights
         result = FitResult(self.state.history, self.state.global_step, len(self.state.history),
                            stop or "completed", self.early.best, None)  # type: ignore[arg-type]
         self._hooks("on_fit_end", result)
@@ -281,6 +295,8 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
+        if self.average is not None:
+            self.average.update()
         st.global_step += 1
         self.schedule.elapsed = st.train_seconds  # agreed by every rank at the last boundary
         self.schedule.step()
@@ -311,7 +327,8 @@ class Trainer:
             row.update({f"train_{k}": v for k, v in _reduced(m).compute().items()})
         row["grad_norm"] = _reduced(self._sums["grad_norms"]).compute()["grad_norm"]
         if val_batches is not None:
-            row.update({f"val_{k}": v for k, v in self.evaluate(val_batches).items()})
+            with self.average.swapped() if self.average is not None else contextlib.nullcontext():
+                row.update({f"val_{k}": v for k, v in self.evaluate(val_batches).items()})
         row["seconds"] = time.perf_counter() - self._epoch_t0
         monitored = row.get(cfg.monitored)
         if monitored is None and (cfg.early_stopping_patience is not None or cfg.restore_best
@@ -348,10 +365,11 @@ class Trainer:
         trainer_state = {"loop": st.to_dict(), "optimizer": self.optimizer.state_dict(),
                          "schedule": self.schedule.state_dict(),
                          "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+                         "average": self.average.state_dict() if self.average is not None else None,
                          "train_config": asdict(self.config)}
         path = ckpt.save_checkpoint(self.run_dir.checkpoints_dir, st.global_step, self.module.state_dict(),
                                     trainer_state, keep=self.config.keep_checkpoints)
-        self.run_dir.save_weights(self.module.state_dict())
+        self.run_dir.save_weights(self.deliverable_state())
         self.last_checkpoint = path
         return path
 

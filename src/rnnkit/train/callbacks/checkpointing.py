@@ -31,4 +31,7 @@ class Checkpointing(Callback):
         if result.interrupted:
             trainer.save_checkpoint()
         if trainer.run_dir is not None and trainer.is_main:
-            trainer.run_dir.save_weights(trainer.module.state_dict())
+            # a finished fit() left the weights it hands over in the module (best epoch or average);
+            # an interrupted one left the training weights, and the average is saved instead
+            weights = trainer.deliverable_state() if result.interrupted else trainer.module.state_dict()
+            trainer.run_dir.save_weights(weights)

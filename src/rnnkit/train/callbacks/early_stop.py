@@ -41,7 +41,7 @@ class EarlyStop(Callback):
         if value is None:
             return
         if self.tracker.update(value, epoch) and self.restore_best:
-            self.best_weights = {k: v.detach().cpu().clone() for k, v in trainer.module.state_dict().items()}
+            self.best_weights = {k: v.detach().cpu().clone() for k, v in trainer.deliverable_state().items()}
             if trainer.run_dir is not None and trainer.is_main:
                 trainer.run_dir.save_weights(self.best_weights, "best.safetensors")
         cfg = trainer.config
