@@ -146,7 +146,8 @@ def resume(run_dir):
         model = Model(p=0.3)
         loader = make_loader(SequenceDataset(seqs, labels), 4, seed=5, pool_size=2)
         cbs = [StopAt(stop)] if stop else []
-        cfg = TrainConfig(epochs=3, device="cpu", quiet=True, optim=OptimConfig(lr=0.01))
+        # with a weight average: the run ends holding it, so "equal" covers the average's resume too
+        cfg = TrainConfig(epochs=3, device="cpu", quiet=True, ema_decay=0.8, optim=OptimConfig(lr=0.01))
         res = Trainer(model, Objective(), cfg, run_dir=path, callbacks=cbs).fit(loader, resume=resume)
         return model, res
 
