@@ -62,6 +62,9 @@ class DataSection:
     test_path: Optional[str] = None
     # share of the training examples held out for validation when there is no val_path
     val_fraction: float = 0.1
+    # train on the validation examples too, once the settings are chosen (classify, tag, seq2seq; as
+    # Flair's train_with_dev): the validation figures then score trained-on data, so no epoch is picked by them
+    train_with_val: bool = False
     # seed of the random hold-outs
     split_seed: int = 0
     # examples per batch
@@ -118,6 +121,19 @@ class Examples:
                         self.where, None if self.lines is None else [self.lines[i] for i in idx],
                         None if self.split_of is None else [self.split_of[i] for i in idx])
 
+    def joined(self, other: Examples) -> Examples:
+        """These examples followed by ``other``'s (``where`` names both files)."""
+
+        def cat(a: Any, b: Any) -> Any:
+            if a is None or b is None:
+                return None
+            if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape[1:] == b.shape[1:]:
+                return np.concatenate([a, b])
+            return list(a) + list(b)
+
+        return Examples(cat(self.inputs, other.inputs), cat(self.targets, other.targets),
+                        f"{self.where} + {other.where}", cat(self.lines, other.lines))
+
     def part(self, split: str) -> Examples | None:
         """The examples whose ``split_of`` is ``split`` (None when there are none)."""
         assert self.split_of is not None
@@ -171,6 +187,8 @@ class Task(ABC):
     builtin_datasets: ClassVar[tuple[str, ...]] = ()
     # train.monitor = none: the metric this task's runs watch (early stopping, plateau, restore_best)
     monitor: ClassVar[str] = "val_loss"
+    # data.train_with_val is allowed: the examples are independent (not windows of one series, not a corpus)
+    trains_with_val: ClassVar[bool] = False
 
     def __init__(self, config: Any) -> None:
         self.config = config

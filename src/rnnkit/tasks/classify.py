@@ -132,6 +132,7 @@ class ClassifyTask(Task):
     name = "classify"
     description = "sequence classification: text (CSV/TSV/JSONL, IMDB) or numbers (npz, UCR TSV, MNIST rows)"
     Config = ClassifyConfig
+    trains_with_val = True
     artifacts_type = ClassifyArtifacts
     builtin_datasets = ("imdb", "mnist")
     # the best epoch by validation accuracy, not loss: an overconfident epoch can raise the loss while the

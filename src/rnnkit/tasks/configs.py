@@ -120,6 +120,8 @@ def check_run_settings(cfg: Any) -> None:
         combined = getattr(d, "check_combined", None)  # a task's checks between [data] keys (forecast)
         if combined is not None:
             combined()
+        if getattr(d, "train_with_val", False):
+            _check_train_with_val(cfg)
     g = getattr(cfg, "generate", None)
     if g is not None:
         check_generation(g.length, g.temperature, g.top_k, g.top_p, g.seed, where="generate.")
@@ -130,6 +132,23 @@ def check_run_settings(cfg: Any) -> None:
 
 
 MAX_GENERATE_LENGTH = 1_000_000  # tokens per `rnnkit generate` call
+
+
+def _check_train_with_val(cfg: Any) -> None:
+    """``data.train_with_val = true``: a task of independent examples, and nothing that picks an
+    epoch by the validation figures (they score data the model trains on)."""
+    if not get_task(cfg.task).trains_with_val:
+        able = ", ".join(n for n in task_names() if get_task(n).trains_with_val)
+        raise ConfigError(f"data.train_with_val is not available for the {cfg.task} task: its validation split "
+                          f"is the end of a series or of a corpus, not examples of their own (tasks that have it: "
+                          f"{able})")
+    t = cfg.train
+    why = "data.train_with_val = true trains on the validation split, so its figures cannot pick an epoch"
+    if t.restore_best:
+        raise ConfigError(f"{why}: set train.restore_best = false (it is true); the run ends with its last epoch")
+    if t.early_stopping_patience is not None:
+        raise ConfigError(f"{why}: set train.early_stopping_patience = none (it is {t.early_stopping_patience}); "
+                          f"give train.epochs instead, e.g. the best epoch of a run without train_with_val")
 
 
 def check_generation(length: Any = None, temperature: Any = None, top_k: Any = None, top_p: Any = None,

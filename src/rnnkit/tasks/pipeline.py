@@ -75,6 +75,11 @@ def read_splits(task: Task, given: Mapping[str, Examples | None] | None = None) 
         train, splits["test"] = task.holdout(train, test_fraction, d.split_seed + 1)
     if splits["val"] is None and d.val_fraction > 0 and held_out:
         train, splits["val"] = task.holdout(train, d.val_fraction, d.split_seed)
+    if getattr(d, "train_with_val", False):
+        if splits["val"] is None:
+            raise ConfigError("data.train_with_val = true trains on the validation split, and this run has none: "
+                              "give one (--val FILE, or data.val_fraction > 0)")
+        train = train.joined(splits["val"])
     splits["train"] = train
     return splits
 
@@ -125,6 +130,9 @@ def prepare(task: Task, run: RunDir | None = None, given: Mapping[str, Examples 
             continue
         batches[split] = task.loader(task.encode(examples), train=split == "train")
         info[f"{_SPLIT_NAMES[split]} examples"] = len(examples)
+    if getattr(task.config.data, "train_with_val", False):
+        info["train_with_val"] = (f"on: the {len(train)} training examples include the {len(splits['val'])} "
+                                  f"validation examples, so the validation figures are not held out")
     info.update(task.info())
     if run is not None:
         save_artifacts(task, run)

@@ -124,6 +124,9 @@ def _resolve_restore_best(cfg: Any, data: PreparedData) -> Any:
     (TrainConfig.restore_best_for); the report's data section says what was chosen and why."""
     val = data.examples.get("val") if data.val is not None else None
     n = None if val is None else len(val)
+    if getattr(cfg.data, "train_with_val", False):
+        data.info["restore_best"] = "off (train.restore_best = none; data.train_with_val: validation is trained on)"
+        return with_settings(cfg, ["train.restore_best=false"])
     on = cfg.train.restore_best_for(n)
     data.info["restore_best"] = (f"{'on' if on else 'off'} (train.restore_best = none: on from "
                                  f"{RESTORE_BEST_MIN_VAL} validation examples; "

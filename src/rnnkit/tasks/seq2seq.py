@@ -257,6 +257,7 @@ class Seq2SeqTask(Task):
     name = "seq2seq"
     description = "sequence to sequence (translation, transliteration) from TSV pairs with an attention encoder-decoder"
     Config = Seq2SeqTaskConfig
+    trains_with_val = True
     artifacts_type = Seq2SeqArtifacts
     builtin_datasets = ("fra-eng",)
     config: Seq2SeqTaskConfig

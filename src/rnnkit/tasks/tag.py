@@ -185,6 +185,7 @@ class TagTask(Task):
     name = "tag"
     description = "sequence tagging (NER, POS) of CoNLL / CoNLL-U files with a BiLSTM(-CRF) tagger"
     Config = TagConfig
+    trains_with_val = True
     artifacts_type = TagArtifacts
     builtin_datasets = ("conll2003",)
     config: TagConfig
