@@ -16,11 +16,12 @@ from experiments.common import run_recipe
 RUNS = Path(os.environ.get("RNNKIT_RUNS", Path(tempfile.gettempdir()) / "rnnkit-runs"))
 
 
-def train(recipe: str, overrides: Sequence[str] = (), **paths: str | None):
-    """Train ``recipe`` on one torch thread (the 2-core machine is shared) into RUNS/recipe."""
+def train(recipe: str, overrides: Sequence[str] = (), name: str | None = None, **paths: str | None):
+    """Train ``recipe`` on one torch thread (the 2-core machine is shared) into RUNS/name (default: the recipe's)."""
     torch.set_num_threads(1)
-    shutil.rmtree(RUNS / recipe, ignore_errors=True)  # a fresh run: no metrics.csv rows of an earlier one
-    return run_recipe(recipe, RUNS / recipe, list(overrides), **paths)
+    out = RUNS / (name or recipe)
+    shutil.rmtree(out, ignore_errors=True)  # a fresh run: no metrics.csv rows of an earlier one
+    return run_recipe(recipe, out, list(overrides), **paths)
 
 
 def curves(res: Any, out_dir: Path, metrics: Sequence[str], title: str) -> str:
