@@ -45,6 +45,13 @@ def test_fit_on_a_list_of_strings(tmp_path, capsys):
     # evaluate in memory equals evaluate of the same rows in a file
     metrics = rnnkit.load(run.path).evaluate(([t for t, _ in rows[:30]], [y for _, y in rows[:30]]))
     assert set(metrics) >= {"loss", "accuracy", "macro_f1"}
+    # the Run fresh from fit() keeps its in-memory splits; a loaded one says why it cannot read them again
+    assert run.evaluate(split="val") == pytest.approx(run.result.val_metrics)
+    assert run.evaluate() == pytest.approx(run.result.val_metrics)  # no test split: validation
+    with pytest.raises(ConfigError, match=r"the run was trained on in-memory data \(rnnkit\.fit\), which its run "
+                                          r"directory does not keep, so its validation split cannot be read again; "
+                                          r"pass the examples: run\.evaluate\(data, targets\)"):
+        rnnkit.load(run.path).evaluate(split="val")
 
 
 def test_fit_on_a_dataframe(tmp_path, capsys):

@@ -50,8 +50,13 @@ class Run:
 
     def evaluate(self, data: Any = None, targets: Any = None, *, split: str | None = None) -> dict[str, float]:
         """Loss and metrics over a whole split: a file, in-memory ``(data, targets)``, or the
-        run's own ``split`` (``"test"`` when it has one, else ``"val"``)."""
+        run's own ``split`` (``"test"`` when it has one, else ``"val"``): a Run fresh from
+        :func:`fit` keeps the splits it read, in-memory ones too; a loaded run reads its files again."""
         examples = None if data is None else _examples(self.task, data, targets)
+        kept = self.result.data.examples if self.result is not None and self.result.data is not None else {}
+        if examples is None and kept:  # a Run fresh from fit(): the splits it read, in-memory ones included
+            name = {"validation": "val"}.get(split, split) if split else ("test" if "test" in kept else "val")
+            examples = kept.get(name)
         return runner.evaluate_loaded(self.task, self.model, examples, split)
 
     def generate(self, *args: Any, **kwargs: Any) -> str:

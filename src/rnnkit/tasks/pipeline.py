@@ -90,6 +90,10 @@ def read_split_only(task: Task, split: str) -> Examples:
     given = _read_given(task, split) if split != "train" else None
     if given is not None:
         return given
+    if _file_of(task, "train") is None and _dataset(task) is None:
+        raise ConfigError(f"the run was trained on in-memory data (rnnkit.fit), which its run directory does not "
+                          f"keep, so its {_SPLIT_NAMES[split]} split cannot be read again; pass the examples: "
+                          f"run.evaluate(data, targets), or rnnkit evaluate RUN_DIR --data FILE")
     examples = read_splits(task)[split]
     if examples is None:
         raise ConfigError(f"the run has no {_SPLIT_NAMES[split]} data (no data.{split}_path and no held-out "
