@@ -105,6 +105,7 @@ class RegressTask(Task):
     name = "regress"
     description = "sequence regression: real targets from npz, UCR-style TSV or CSV windows (original units out)"
     Config = RegressConfig
+    trains_with_val = True
     artifacts_type = RegressArtifacts
 
     # ------------------------------------------------------------- reading
