@@ -51,6 +51,10 @@ def test_classify_and_regress_join_a_held_out_fraction_back(tmp_path):
                      settings={"data.train_with_val": True, "train.epochs": 1})
     train = reg.result.data.examples["train"]
     assert len(train.inputs) == 50 and train.targets.shape == (50, 1)  # a list of (T, D) arrays, one target row each
+    texts = [f"a {w} day" for w in ("good", "bad", "fine", "grim")] * 10
+    gen = rnnkit.fit("generate", texts, ["pos", "neg", "pos", "neg"] * 10, out=tmp_path / "gen",
+                     settings={"data.train_with_val": True, "train.epochs": 1})
+    assert len(gen.result.data.examples["train"]) == 40 and len(gen.result.data.examples["val"]) == 4
 
 
 def test_joined_examples_keep_arrays_and_lists():
@@ -81,7 +85,7 @@ def test_settings_that_pick_an_epoch_are_refused(tmp_path, settings, message):
 def test_a_task_without_it_and_a_run_without_validation_are_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"data\.train_with_val is not available for the forecast task: its "
                                           r"validation split is the end of a series or of a corpus, not examples of "
-                                          r"their own \(tasks that have it: classify, regress, seq2seq, tag\)"):
+                                          r"their own \(tasks that have it: classify, generate, regress, seq2seq, tag\)"):
         rnnkit.fit("forecast", tmp_path / "none.csv", out=tmp_path / "f", settings={"data.train_with_val": True})
     train = write_conll(tmp_path / "train.txt", sentences(10, 0))
     with pytest.raises(ConfigError, match=r"data\.train_with_val = true trains on the validation split, and this "

@@ -62,7 +62,7 @@ class DataSection:
     test_path: Optional[str] = None
     # share of the training examples held out for validation when there is no val_path
     val_fraction: float = 0.1
-    # train on the validation examples too, once the settings are chosen (classify, regress, tag, seq2seq; as
+    # train on the validation examples too, once the settings are chosen (every task but forecast and lm; as
     # Flair's train_with_dev): the validation figures then score trained-on data, so no epoch is picked by them
     train_with_val: bool = False
     # seed of the random hold-outs

@@ -175,6 +175,7 @@ class GenerateTask(Task):
     name = "generate"
     description = "one-to-many: a text written from a label or a feature vector (conditional language model)"
     Config = GenerateConfig
+    trains_with_val = True
     artifacts_type = GenerateArtifacts
     builtin_datasets = ("imdb",)
 
