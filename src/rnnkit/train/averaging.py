@@ -54,13 +54,12 @@ class WeightEMA:
         """Fold the module's current weights into the average (after an optimizer step)."""
         self.updates += 1
         weight = 1.0 - warmed_decay(self.decay, self.updates)
-        live = [v.to(s.dtype) for s, v in zip(self.shadow, self._live())]
-        torch._foreach_lerp_(self.shadow, live, weight)
+        torch._foreach_lerp_(self.shadow, self._live(), weight)  # shadow: clones of these, same dtypes
 
     def state(self) -> dict[str, torch.Tensor]:
         """The module's state dict with the averaged tensors in place of the trained ones (copies on the CPU)."""
-        averaged = dict(zip(self.names, self.shadow))
-        return {k: averaged.get(k, v).detach().cpu().clone() for k, v in self.module.state_dict().items()}
+        state = averaged_weights(self.module.state_dict(), {"shadow": dict(zip(self.names, self.shadow))})
+        return {k: v.detach().cpu().clone() for k, v in state.items()}
 
     @contextlib.contextmanager
     def swapped(self) -> Iterator[None]:
